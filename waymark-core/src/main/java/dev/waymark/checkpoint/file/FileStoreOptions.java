@@ -1,0 +1,76 @@
+package dev.waymark.checkpoint.file;
+
+import dev.waymark.checkpoint.Retention;
+import java.time.Clock;
+import java.util.Objects;
+
+/**
+ * Settings of a {@link FileCheckpointStore}. Immutable.
+ *
+ * <pre>{@code
+ * FileStoreOptions.ofDefaults();
+ * FileStoreOptions.builder().retention(Retention.builder().keepLast(50).build()).build();
+ * }</pre>
+ */
+public final class FileStoreOptions {
+  private final Retention retention;
+  private final Clock clock;
+  private final CheckpointFileSystem fileSystem;
+
+  private FileStoreOptions(Builder b) {
+    this.retention = b.retention;
+    this.clock = b.clock;
+    this.fileSystem = b.fileSystem;
+  }
+
+  /** Default retention (the last 10 versions), the system UTC clock and the real file system. */
+  public static FileStoreOptions ofDefaults() {
+    return builder().build();
+  }
+
+  public static Builder builder() {
+    return new Builder();
+  }
+
+  public Retention retention() {
+    return retention;
+  }
+
+  /** The clock stamped into {@code committed_at} and used for age-based retention. */
+  public Clock clock() {
+    return clock;
+  }
+
+  public CheckpointFileSystem fileSystem() {
+    return fileSystem;
+  }
+
+  /** Builds {@link FileStoreOptions}. Not thread-safe. */
+  public static final class Builder {
+    private Retention retention = Retention.ofDefaults();
+    private Clock clock = Clock.systemUTC();
+    private CheckpointFileSystem fileSystem = CheckpointFileSystem.system();
+
+    private Builder() {}
+
+    public Builder retention(Retention retention) {
+      this.retention = Objects.requireNonNull(retention, "retention");
+      return this;
+    }
+
+    public Builder clock(Clock clock) {
+      this.clock = Objects.requireNonNull(clock, "clock");
+      return this;
+    }
+
+    /** Replaces the file system; for tests that inject faults or record operations. */
+    public Builder fileSystem(CheckpointFileSystem fileSystem) {
+      this.fileSystem = Objects.requireNonNull(fileSystem, "fileSystem");
+      return this;
+    }
+
+    public FileStoreOptions build() {
+      return new FileStoreOptions(this);
+    }
+  }
+}
