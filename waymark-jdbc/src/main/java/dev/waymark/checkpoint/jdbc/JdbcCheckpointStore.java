@@ -1,0 +1,571 @@
+package dev.waymark.checkpoint.jdbc;
+
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointStore;
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.Retention;
+import dev.waymark.checkpoint.format.CheckpointCodec;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.OptionalLong;
+
+/**
+ * A {@link CheckpointStore} in database tables, committed in the same transaction as the data: the
+ * data and the checkpoint become durable together or not at all, so "checkpoint ahead of data" and
+ * "data ahead of checkpoint" are both impossible by construction. Supports PostgreSQL and SQLite.
+ * Thread-safe.
+ *
+ * <h2>Tables</h2>
+ *
+ * <pre>
+ * waymark_job                  (job PK, epoch)                      the job's current fencing token
+ * waymark_checkpoint           (job, partition_id) PK, sequence, epoch, record
+ * waymark_checkpoint_history   (job, partition_id, sequence) PK, committed_at_ms, record
+ * </pre>
+ *
+ * {@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
+ * checked exactly like a file. Tables are created if absent.
+ *
+ * <h2>Use in the data's transaction</h2>
+ *
+ * <pre>{@code
+ * try (Connection tx = dataSource.getConnection()) {
+ *   tx.setAutoCommit(false);
+ *   insertRows(tx, rows);
+ *   store.commit(tx, partition, cursor);   // fenced: throws if a newer writer took over
+ *   tx.commit();                           // data and checkpoint together
+ * }
+ * }</pre>
+ *
+ * <h2>Fencing</h2>
+ *
+ * Opening the store increments the job's epoch. Every commit reads the job's epoch row (with {@code
+ * FOR SHARE} on PostgreSQL, so a takeover waits for in-flight commits) and refuses with {@link
+ * FencedException} if it has moved on; the caller's transaction must then be rolled back, taking
+ * the data with it.
+ */
+public final class JdbcCheckpointStore implements CheckpointStore {
+  public static final String JOB_TABLE = "waymark_job",
+      CHECKPOINT_TABLE = "waymark_checkpoint",
+      HISTORY_TABLE = "waymark_checkpoint_history";
+
+  private final Connection connection; // the store's own, for standalone calls; guarded by itself
+  private final Dialect dialect;
+  private final String job;
+  private final JdbcStoreOptions options;
+  private final long epoch;
+  private volatile boolean closed;
+
+  private JdbcCheckpointStore(
+      Connection connection, Dialect dialect, String job, JdbcStoreOptions options, long epoch) {
+    this.connection = connection;
+    this.dialect = dialect;
+    this.job = job;
+    this.options = options;
+    this.epoch = epoch;
+  }
+
+  /**
+   * Opens the job's store: creates the tables if absent and takes the next epoch, fencing any
+   * earlier writer of the job.
+   *
+   * @throws IllegalArgumentException if {@code job} is not a valid name
+   * @throws WaymarkException if the database cannot be reached or is not PostgreSQL or SQLite
+   */
+  public static JdbcCheckpointStore open(
+      ConnectionSource connections, String job, JdbcStoreOptions options) {
+    Names.requireValid("job", job);
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      createTables(connection);
+      long epoch = takeNextEpoch(connection, dialect, job);
+      return new JdbcCheckpointStore(connection, dialect, job, options, epoch);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(connection);
+      throw e;
+    }
+  }
+
+  /** {@link #open(ConnectionSource, String, JdbcStoreOptions)} with default options. */
+  public static JdbcCheckpointStore open(ConnectionSource connections, String job) {
+    return open(connections, job, JdbcStoreOptions.ofDefaults());
+  }
+
+  /**
+   * Creates the store's tables if they are absent, in {@code connection}'s transaction (committed
+   * if the connection is in auto-commit mode).
+   */
+  public static void createTables(Connection connection) throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + JOB_TABLE
+              + " (job VARCHAR(100) PRIMARY KEY, epoch BIGINT NOT NULL)");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + CHECKPOINT_TABLE
+              + " (job VARCHAR(100) NOT NULL, partition_id VARCHAR(100) NOT NULL,"
+              + " sequence BIGINT NOT NULL, epoch BIGINT NOT NULL, record TEXT NOT NULL,"
+              + " PRIMARY KEY (job, partition_id))");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + HISTORY_TABLE
+              + " (job VARCHAR(100) NOT NULL, partition_id VARCHAR(100) NOT NULL,"
+              + " sequence BIGINT NOT NULL, committed_at_ms BIGINT NOT NULL, record TEXT NOT NULL,"
+              + " PRIMARY KEY (job, partition_id, sequence))");
+    }
+    if (!connection.getAutoCommit()) {
+      connection.commit();
+    }
+  }
+
+  private static long takeNextEpoch(Connection c, Dialect dialect, String job) throws SQLException {
+    // The highest epoch on any checkpoint counts too: a deleted job row must not let a new writer
+    // fall below one that already committed.
+    long highest =
+        Math.max(
+            queryLong(
+                    c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forUpdate, job)
+                .orElse(0),
+            queryLong(c, "SELECT MAX(epoch) FROM " + CHECKPOINT_TABLE + " WHERE job = ?", job)
+                .orElse(0));
+    long next = highest + 1;
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "INSERT INTO "
+                + JOB_TABLE
+                + " (job, epoch) VALUES (?, ?) ON CONFLICT (job) DO UPDATE SET epoch ="
+                + " excluded.epoch")) {
+      ps.setString(1, job);
+      ps.setLong(2, next);
+      ps.executeUpdate();
+    }
+    c.commit();
+    return next;
+  }
+
+  @Override
+  public String job() {
+    return job;
+  }
+
+  @Override
+  public long epoch() {
+    return epoch;
+  }
+
+  // ------------------------------------------------------------- in the caller's transaction
+
+  /**
+   * Advances the partition's checkpoint inside the caller's open transaction. Nothing is durable
+   * until the caller commits {@code tx}; if the caller rolls back, the checkpoint does not move.
+   *
+   * @throws FencedException if a newer writer has taken over the job; roll back {@code tx}
+   * @throws CheckpointInvalidException if the stored checkpoint is damaged
+   * @throws WaymarkException on a database error; roll back {@code tx}
+   */
+  public Checkpoint commit(Connection tx, String partition, Cursor cursor) {
+    Names.requireValid("partition", partition);
+    Objects.requireNonNull(cursor, "cursor");
+    try {
+      checkEpoch(tx, partition);
+      Optional<Checkpoint> current = read(tx, partition, true);
+      if (current.isPresent() && current.get().epoch() > epoch) {
+        throw new FencedException(where(partition), epoch, current.get().epoch());
+      }
+      return write(tx, partition, cursor, current.map(Checkpoint::sequence));
+    } catch (SQLException e) {
+      throw new WaymarkException(
+          "Commit of " + where(partition) + " failed: " + e.getMessage() + ". Roll back and retry.",
+          e);
+    }
+  }
+
+  /** Reads the partition's checkpoint in the caller's transaction. */
+  public Optional<Checkpoint> read(Connection tx, String partition) {
+    Names.requireValid("partition", partition);
+    try {
+      return read(tx, partition, false);
+    } catch (SQLException e) {
+      throw new WaymarkException(
+          "Cannot read the checkpoint of " + where(partition) + ": " + e.getMessage(), e);
+    }
+  }
+
+  private Optional<Checkpoint> read(Connection c, String partition, boolean forUpdate)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT record FROM "
+                + CHECKPOINT_TABLE
+                + " WHERE job = ? AND partition_id = ?"
+                + (forUpdate ? dialect.forUpdate : ""))) {
+      ps.setString(1, job);
+      ps.setString(2, partition);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        return Optional.of(decode(rs.getString(1), partition, location(partition)));
+      }
+    }
+  }
+
+  private void checkEpoch(Connection c, String partition) throws SQLException {
+    long recorded =
+        queryLong(c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forShare, job)
+            .orElse(0);
+    if (recorded != epoch) {
+      throw new FencedException(where(partition), epoch, recorded);
+    }
+  }
+
+  private Checkpoint write(
+      Connection c, String partition, Cursor cursor, Optional<Long> currentSequence)
+      throws SQLException {
+    long sequence = currentSequence.map(s -> s + 1).orElse(1L);
+    Instant now = options.clock().instant();
+    Checkpoint next = new Checkpoint(job, partition, cursor, sequence, epoch, now);
+    String record = encode(next);
+    if (currentSequence.isPresent()) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "UPDATE "
+                  + CHECKPOINT_TABLE
+                  + " SET sequence = ?, epoch = ?, record = ?"
+                  + " WHERE job = ? AND partition_id = ? AND sequence = ?")) {
+        ps.setLong(1, sequence);
+        ps.setLong(2, epoch);
+        ps.setString(3, record);
+        ps.setString(4, job);
+        ps.setString(5, partition);
+        ps.setLong(6, currentSequence.get());
+        if (ps.executeUpdate() != 1) {
+          throw new WaymarkException(
+              "Commit of "
+                  + where(partition)
+                  + " lost a race: another writer moved the checkpoint past sequence "
+                  + currentSequence.get()
+                  + " in the meantime. Roll back; only one writer may run a job.");
+        }
+      }
+    } else {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + CHECKPOINT_TABLE
+                  + " (job, partition_id, sequence, epoch, record) VALUES (?, ?, ?, ?, ?)")) {
+        ps.setString(1, job);
+        ps.setString(2, partition);
+        ps.setLong(3, sequence);
+        ps.setLong(4, epoch);
+        ps.setString(5, record);
+        ps.executeUpdate();
+      }
+    }
+    Retention retention = options.retention();
+    if (retention.keepsHistory()) {
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + HISTORY_TABLE
+                  + " (job, partition_id, sequence, committed_at_ms, record) VALUES (?, ?, ?, ?, ?)"
+                  + " ON CONFLICT (job, partition_id, sequence) DO UPDATE SET"
+                  + " committed_at_ms = excluded.committed_at_ms, record = excluded.record")) {
+        ps.setString(1, job);
+        ps.setString(2, partition);
+        ps.setLong(3, sequence);
+        ps.setLong(4, now.toEpochMilli());
+        ps.setString(5, record);
+        ps.executeUpdate();
+      }
+    }
+    prune(c, partition, sequence, now);
+    return next;
+  }
+
+  private void prune(Connection c, String partition, long newest, Instant now) throws SQLException {
+    Retention retention = options.retention();
+    String sql =
+        "DELETE FROM "
+            + HISTORY_TABLE
+            + " WHERE job = ? AND partition_id = ? AND (sequence <= ?"
+            + (retention.keepFor().isPresent() ? " OR (sequence < ? AND committed_at_ms < ?)" : "")
+            + ")";
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, job);
+      ps.setString(2, partition);
+      ps.setLong(3, newest - retention.keepLast());
+      if (retention.keepFor().isPresent()) {
+        ps.setLong(4, newest);
+        ps.setLong(5, now.minus(retention.keepFor().get()).toEpochMilli());
+      }
+      ps.executeUpdate();
+    }
+  }
+
+  // ------------------------------------------------------------- standalone, own transaction
+
+  @Override
+  public Optional<Checkpoint> read(String partition) {
+    Names.requireValid("partition", partition);
+    return inOwnTransaction(c -> read(c, partition, false));
+  }
+
+  @Override
+  public List<String> partitions() {
+    return inOwnTransaction(
+        c -> {
+          List<String> names = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partition_id FROM "
+                      + CHECKPOINT_TABLE
+                      + " WHERE job = ? UNION SELECT partition_id FROM "
+                      + HISTORY_TABLE
+                      + " WHERE job = ? ORDER BY 1")) {
+            ps.setString(1, job);
+            ps.setString(2, job);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                names.add(rs.getString(1));
+              }
+            }
+          }
+          return names;
+        });
+  }
+
+  @Override
+  public List<Checkpoint> history(String partition) {
+    Names.requireValid("partition", partition);
+    return inOwnTransaction(
+        c -> {
+          List<Checkpoint> entries = new ArrayList<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT sequence, record FROM "
+                      + HISTORY_TABLE
+                      + " WHERE job = ? AND partition_id = ? ORDER BY sequence")) {
+            ps.setString(1, job);
+            ps.setString(2, partition);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                entries.add(
+                    decode(
+                        rs.getString(2),
+                        partition,
+                        Path.of(
+                            HISTORY_TABLE
+                                + "(job="
+                                + job
+                                + ",partition="
+                                + partition
+                                + ",sequence="
+                                + rs.getLong(1)
+                                + ")")));
+              }
+            }
+          }
+          return entries;
+        });
+  }
+
+  @Override
+  public Checkpoint commit(String partition, Cursor cursor) {
+    Names.requireValid("partition", partition);
+    return inOwnTransaction(c -> commit(c, partition, cursor));
+  }
+
+  @Override
+  public Checkpoint rollback(String partition, long sequence) {
+    Names.requireValid("partition", partition);
+    return inOwnTransaction(
+        c -> {
+          checkEpoch(c, partition);
+          List<Long> kept = new ArrayList<>();
+          String target = null;
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT sequence, record FROM "
+                      + HISTORY_TABLE
+                      + " WHERE job = ? AND partition_id = ? ORDER BY sequence")) {
+            ps.setString(1, job);
+            ps.setString(2, partition);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                kept.add(rs.getLong(1));
+                if (rs.getLong(1) == sequence) {
+                  target = rs.getString(2);
+                }
+              }
+            }
+          }
+          if (target == null) {
+            throw new WaymarkException(
+                "Cannot roll back "
+                    + where(partition)
+                    + " to sequence "
+                    + sequence
+                    + ": no such version is kept in "
+                    + HISTORY_TABLE
+                    + ". Kept: "
+                    + kept
+                    + ". Choose one of those with --to.");
+          }
+          Cursor cursor = decode(target, partition, location(partition)).cursor();
+          OptionalLong current =
+              queryLong(
+                  c,
+                  "SELECT sequence FROM "
+                      + CHECKPOINT_TABLE
+                      + " WHERE job = ? AND partition_id = ?"
+                      + dialect.forUpdate,
+                  job,
+                  partition);
+          // A damaged current record must not block its own repair: only its sequence is used.
+          return write(
+              c,
+              partition,
+              cursor,
+              current.isPresent() ? Optional.of(current.getAsLong()) : Optional.empty());
+        });
+  }
+
+  @Override
+  public void reset(String partition) {
+    Names.requireValid("partition", partition);
+    inOwnTransaction(
+        c -> {
+          checkEpoch(c, partition);
+          for (String table : List.of(CHECKPOINT_TABLE, HISTORY_TABLE)) {
+            try (PreparedStatement ps =
+                c.prepareStatement(
+                    "DELETE FROM " + table + " WHERE job = ? AND partition_id = ?")) {
+              ps.setString(1, job);
+              ps.setString(2, partition);
+              ps.executeUpdate();
+            }
+          }
+          return null;
+        });
+  }
+
+  @Override
+  public void close() {
+    if (!closed) {
+      closed = true;
+      synchronized (connection) {
+        closeQuietly(connection);
+      }
+    }
+  }
+
+  @Override
+  public String toString() {
+    return "JdbcCheckpointStore[job " + job + ", epoch " + epoch + ", " + dialect + "]";
+  }
+
+  // ------------------------------------------------------------- helpers
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  private <T> T inOwnTransaction(SqlWork<T> work) {
+    if (closed) {
+      throw new IllegalStateException("the checkpoint store of job '" + job + "' is closed");
+    }
+    synchronized (connection) {
+      try {
+        T result = work.run(connection);
+        connection.commit();
+        return result;
+      } catch (SQLException e) {
+        rollbackQuietly(e);
+        throw new WaymarkException(
+            "Checkpoint operation for job '" + job + "' failed: " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        rollbackQuietly(e);
+        throw e;
+      }
+    }
+  }
+
+  private void rollbackQuietly(Exception failure) {
+    try {
+      connection.rollback();
+    } catch (SQLException e) {
+      failure.addSuppressed(e);
+    }
+  }
+
+  private static String encode(Checkpoint checkpoint) {
+    byte[] line = CheckpointCodec.encode(checkpoint);
+    return new String(line, 0, line.length - 1, StandardCharsets.UTF_8);
+  }
+
+  private Checkpoint decode(String record, String partition, Path location) {
+    return CheckpointCodec.decode(
+        (record + "\n").getBytes(StandardCharsets.UTF_8),
+        location,
+        new CheckpointCodec.Expectation(
+            job, partition, "--checkpoint-store db --job " + job + " --partition " + partition));
+  }
+
+  private Path location(String partition) {
+    return Path.of(CHECKPOINT_TABLE + "(job=" + job + ",partition=" + partition + ")");
+  }
+
+  private String where(String partition) {
+    return "job '" + job + "' partition '" + partition + "'";
+  }
+
+  private static OptionalLong queryLong(Connection c, String sql, String... params)
+      throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      for (int i = 0; i < params.length; i++) {
+        ps.setString(i + 1, params[i]);
+      }
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          long v = rs.getLong(1);
+          return rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(v);
+        }
+        return OptionalLong.empty();
+      }
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // Nothing more to release.
+      }
+    }
+  }
+}

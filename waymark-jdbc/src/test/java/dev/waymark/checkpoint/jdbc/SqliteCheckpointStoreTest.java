@@ -1,0 +1,85 @@
+package dev.waymark.checkpoint.jdbc;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.waymark.checkpoint.CheckpointStore;
+import dev.waymark.checkpoint.CheckpointStoreContractTest;
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.FencedException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.Statement;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class SqliteCheckpointStoreTest extends CheckpointStoreContractTest {
+  @TempDir Path dir;
+
+  String url() {
+    return "jdbc:sqlite:" + dir.resolve("waymark.db");
+  }
+
+  @Override
+  protected CheckpointStore open(String job) {
+    return JdbcCheckpointStore.open(ConnectionSource.of(url()), job);
+  }
+
+  private JdbcCheckpointStore jdbcStore() {
+    return (JdbcCheckpointStore) store;
+  }
+
+  @Test
+  void checkpointMovesOnlyWithTheDataTransaction() throws Exception {
+    try (Connection tx = DriverManager.getConnection(url())) {
+      tx.setAutoCommit(false);
+      try (Statement s = tx.createStatement()) {
+        s.execute("CREATE TABLE IF NOT EXISTS rows_t (k TEXT PRIMARY KEY)");
+        s.execute("INSERT INTO rows_t VALUES ('a')");
+      }
+      jdbcStore().commit(tx, "0", Cursor.ofFile("f1.json", 1));
+      tx.rollback();
+    }
+    assertThat(store.read()).isEmpty();
+
+    try (Connection tx = DriverManager.getConnection(url())) {
+      tx.setAutoCommit(false);
+      try (Statement s = tx.createStatement()) {
+        s.execute("CREATE TABLE IF NOT EXISTS rows_t (k TEXT PRIMARY KEY)");
+        s.execute("INSERT INTO rows_t VALUES ('a')");
+      }
+      jdbcStore().commit(tx, "0", Cursor.ofFile("f1.json", 1));
+      tx.commit();
+    }
+    assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofFile("f1.json", 1));
+  }
+
+  @Test
+  void aStaleWriterIsFencedAndItsTransactionRolledBack() throws Exception {
+    store.commit(Cursor.ofOffset(1));
+    try (JdbcCheckpointStore newer =
+        JdbcCheckpointStore.open(ConnectionSource.of(url()), "nightly")) {
+      assertThat(newer.epoch()).isGreaterThan(store.epoch());
+      assertThatThrownBy(() -> store.commit(Cursor.ofOffset(2)))
+          .isInstanceOf(FencedException.class)
+          .hasMessageContaining("epoch " + newer.epoch());
+      assertThat(newer.read().orElseThrow().cursor()).isEqualTo(Cursor.ofOffset(1));
+      assertThat(newer.commit(Cursor.ofOffset(3)).sequence()).isEqualTo(2);
+    }
+  }
+
+  @Test
+  void aDamagedRowIsRefusedNotTakenForAFreshStart() throws Exception {
+    store.commit(Cursor.ofOffset(1));
+    try (Connection c = DriverManager.getConnection(url());
+        Statement s = c.createStatement()) {
+      s.execute(
+          "UPDATE waymark_checkpoint SET record = replace(record, '\"offset\":1', '\"offset\":9')");
+    }
+    assertThatThrownBy(() -> store.read())
+        .hasMessageContaining("waymark_checkpoint(job=nightly,partition=0)")
+        .hasMessageContaining("checksum mismatch");
+    assertThat(store.rollback("0", 1).cursor()).isEqualTo(Cursor.ofOffset(1));
+  }
+}
