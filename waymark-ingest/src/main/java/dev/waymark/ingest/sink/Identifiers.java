@@ -1,0 +1,39 @@
+package dev.waymark.ingest.sink;
+
+import java.util.regex.Pattern;
+
+/**
+ * Validates table and column names. Names are never spliced raw into SQL: they must be lowercase
+ * letters, digits and underscores, start with a letter or underscore, and be at most 63 characters
+ * (PostgreSQL's limit), and they are always double-quoted in statements.
+ */
+public final class Identifiers {
+  private static final Pattern ALLOWED = Pattern.compile("[a-z_][a-z0-9_]{0,62}");
+
+  private Identifiers() {}
+
+  /**
+   * Returns {@code name} if valid.
+   *
+   * @param what "table" or "column", for the message
+   * @throws IllegalArgumentException naming the value and the rule
+   */
+  public static String require(String what, String name) {
+    if (name == null || !ALLOWED.matcher(name).matches()) {
+      String shown =
+          name == null ? "null" : name.length() > 60 ? name.substring(0, 60) + "..." : name;
+      throw new IllegalArgumentException(
+          what
+              + " name '"
+              + shown
+              + "' is not allowed: use 1 to 63 lowercase letters, digits and '_', starting with a"
+              + " letter or '_'");
+    }
+    return name;
+  }
+
+  /** The name double-quoted for SQL; only for names that passed {@link #require}. */
+  static String quote(String name) {
+    return "\"" + name + "\"";
+  }
+}

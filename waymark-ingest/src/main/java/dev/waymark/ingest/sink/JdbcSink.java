@@ -1,0 +1,141 @@
+package dev.waymark.ingest.sink;
+
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+
+/** What the PostgreSQL and SQLite sinks share: transactions, quarantine, the column check. */
+abstract class JdbcSink implements Sink {
+  static final String QUARANTINE_TABLE = "waymark_quarantine";
+
+  final Connection connection;
+  final TableSpec spec;
+  final String table;
+
+  JdbcSink(Connection connection, TableSpec spec) throws SQLException {
+    this.connection = connection;
+    this.spec = spec;
+    this.table = Identifiers.quote(spec.table());
+    connection.setAutoCommit(false);
+  }
+
+  @Override
+  public Connection connection() {
+    return connection;
+  }
+
+  /** The DDL of the staging table. */
+  abstract String createTableSql();
+
+  /** The DDL of the quarantine table. */
+  abstract String createQuarantineSql();
+
+  @Override
+  public void createTables() throws SQLException {
+    try (Statement s = connection.createStatement()) {
+      s.execute(createTableSql());
+      s.execute(createQuarantineSql());
+    }
+    connection.commit();
+    Set<String> present = existingColumns();
+    for (String needed : requiredColumns()) {
+      if (!present.contains(needed)) {
+        throw new SQLException(
+            "Table "
+                + spec.table()
+                + " exists without column "
+                + needed
+                + " (it has "
+                + present
+                + "). Add it with ALTER TABLE, or pass another --table.");
+      }
+    }
+  }
+
+  private Set<String> requiredColumns() {
+    Set<String> all = new HashSet<>(TableSpec.FIXED);
+    all.addAll(spec.columns());
+    return all;
+  }
+
+  private Set<String> existingColumns() throws SQLException {
+    Set<String> names = new HashSet<>();
+    DatabaseMetaData meta = connection.getMetaData();
+    try (ResultSet rs = meta.getColumns(null, null, spec.table(), null)) {
+      while (rs.next()) {
+        names.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+      }
+    }
+    return names;
+  }
+
+  @Override
+  public void quarantine(String job, String file, String position, String error)
+      throws SQLException {
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "INSERT INTO "
+                + QUARANTINE_TABLE
+                + " (job, source_file, position, error) VALUES (?, ?, ?, ?)")) {
+      ps.setString(1, job);
+      ps.setString(2, file);
+      ps.setString(3, position);
+      ps.setString(4, error);
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public void commit() throws SQLException {
+    connection.commit();
+  }
+
+  @Override
+  public void rollback() throws SQLException {
+    connection.rollback();
+  }
+
+  @Override
+  public long countRows() throws SQLException {
+    try (Statement s = connection.createStatement();
+        ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
+      rs.next();
+      long n = rs.getLong(1);
+      connection.commit();
+      return n;
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    try {
+      if (!connection.isClosed() && !connection.getAutoCommit()) {
+        connection.rollback();
+      }
+    } finally {
+      connection.close();
+    }
+  }
+
+  String extraColumnsDdl(String type) {
+    StringBuilder sb = new StringBuilder();
+    for (String c : spec.columns()) {
+      sb.append(", ").append(Identifiers.quote(c)).append(' ').append(type);
+    }
+    return sb.toString();
+  }
+
+  String extraColumnsList() {
+    StringBuilder sb = new StringBuilder();
+    for (String c : spec.columns()) {
+      sb.append(", ").append(Identifiers.quote(c));
+    }
+    return sb.toString();
+  }
+}

@@ -1,0 +1,70 @@
+package dev.waymark.ingest.sink;
+
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The staging table in one database, written through one connection with manual transactions.
+ * Inserts are idempotent: a row whose dedup key is already present is skipped ({@code ON CONFLICT
+ * (dedup_key) DO NOTHING}). Not thread-safe: one worker owns a sink.
+ */
+public interface Sink extends AutoCloseable {
+
+  /**
+   * Opens a sink for {@code jdbcUrl}: PostgreSQL ({@code jdbc:postgresql:}) or SQLite ({@code
+   * jdbc:sqlite:}).
+   *
+   * @throws SQLException if the database cannot be reached
+   * @throws IllegalArgumentException for any other kind of URL
+   */
+  static Sink open(String jdbcUrl, TableSpec table) throws SQLException {
+    if (jdbcUrl.startsWith("jdbc:postgresql:")) {
+      return new PostgresSink(jdbcUrl, table);
+    }
+    if (jdbcUrl.startsWith("jdbc:sqlite:")) {
+      return new SqliteSink(jdbcUrl, table);
+    }
+    throw new IllegalArgumentException(
+        "--db must be a jdbc:postgresql: or jdbc:sqlite: URL, found '"
+            + JdbcUrls.redact(jdbcUrl)
+            + "'");
+  }
+
+  /** The connection holding the current transaction; the checkpoint may join it. */
+  Connection connection();
+
+  /**
+   * Creates the staging and quarantine tables if absent, and checks an existing table's columns.
+   */
+  void createTables() throws SQLException;
+
+  /**
+   * Inserts {@code rows} in the current transaction, skipping dedup keys already present.
+   *
+   * @return how many rows were really inserted
+   */
+  int insert(List<Row> rows) throws SQLException;
+
+  /** Records a refused input file in {@code waymark_quarantine}, in the current transaction. */
+  void quarantine(String job, String file, String position, String error) throws SQLException;
+
+  /** Commits the current transaction. */
+  void commit() throws SQLException;
+
+  /** Rolls the current transaction back. */
+  void rollback() throws SQLException;
+
+  /**
+   * Says why a committed transaction could be lost in a power cut with this database's settings, or
+   * empty if commits are durable.
+   */
+  Optional<String> durabilityProblem() throws SQLException;
+
+  /** Counts the rows in the staging table (for summaries and tests). */
+  long countRows() throws SQLException;
+
+  @Override
+  void close() throws SQLException;
+}
