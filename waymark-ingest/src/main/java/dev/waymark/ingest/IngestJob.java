@@ -1,0 +1,581 @@
+package dev.waymark.ingest;
+
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointReader;
+import dev.waymark.checkpoint.CheckpointStore;
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.file.CheckpointFileSystem;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.file.FileStoreOptions;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.ingest.CanonicalJson.NumberMode;
+import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
+import dev.waymark.ingest.IngestOptions.OnBadFile;
+import dev.waymark.ingest.sink.JdbcUrls;
+import dev.waymark.ingest.sink.Row;
+import dev.waymark.ingest.sink.Sink;
+import dev.waymark.ingest.sink.TableSpec;
+import dev.waymark.ingest.source.RecordSource;
+import dev.waymark.ingest.source.SourceRecord;
+import java.io.IOException;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.sql.Savepoint;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Runs one ingestion: the files of a directory into a staging table, resumable after any crash.
+ *
+ * <h2>Design notes</h2>
+ *
+ * <ul>
+ *   <li><b>Order.</b> A unit of work (one or more files, per {@link CommitPolicy}) is inserted and
+ *       committed in one transaction; only then is the checkpoint written (file store), or the
+ *       checkpoint row is updated inside that same transaction (db store). A crash between the two
+ *       (file store) redoes the unit, which the dedup key makes harmless.
+ *   <li><b>Resume by name.</b> The cursor is the last committed file and the count of files at or
+ *       before it. The next file is found by binary search; if the count no longer matches (a late
+ *       or deleted file), the run stops and offers {@code --rescan}.
+ *   <li><b>Bad files.</b> Each file starts with a savepoint; a malformed file is rolled back to it,
+ *       so nothing from it is committed, while the unit's earlier files are kept.
+ *   <li><b>Two threads.</b> A reader thread parses and hashes files ahead of the writer, through a
+ *       small bounded queue of row chunks: memory does not grow with file size or count.
+ *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts from the checkpoint
+ *       after an exponential backoff with jitter; when the attempts run out, {@link
+ *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
+ * </ul>
+ */
+public final class IngestJob {
+  /** Partition id used until partitioned runs exist. */
+  static final String PARTITION = CheckpointReader.DEFAULT_PARTITION;
+
+  private static final int CHUNK_ROWS = 2_000;
+  private static final int QUEUE_CHUNKS = 8;
+  private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
+  private static final Duration RETRY_BUDGET = Duration.ofMinutes(2);
+
+  private final IngestOptions o;
+  private final IngestListener listener;
+  private final FileListing listing;
+  private final TableSpec spec;
+  private final List<JsonPointer> pointers = new ArrayList<>();
+  private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
+
+  private long unitsCommitted;
+  private int filesCommitted;
+  private long rowsRead;
+  private long newRows;
+  private final List<IngestSummary.BadFile> badFiles = new ArrayList<>();
+
+  private IngestJob(IngestOptions options, IngestListener listener) {
+    this.o = options;
+    this.listener = listener;
+    this.listing = FileListing.of(options.input, options.glob);
+    this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
+    for (String pointer : options.columns.values()) {
+      pointers.add(JsonPointer.parse(pointer));
+    }
+  }
+
+  /**
+   * Runs the ingestion to the end of the listing.
+   *
+   * @throws BadInputException if a file is malformed and {@code --on-bad-file} is {@code fail}
+   * @throws RetriesExhaustedException if a transient failure outlived its retries
+   * @throws dev.waymark.checkpoint.LockHeldException if another process runs the job
+   * @throws WaymarkException for anything else; the checkpoint never passes uncommitted work
+   */
+  public static IngestSummary run(IngestOptions options, IngestListener listener) {
+    return new IngestJob(options, listener).run();
+  }
+
+  private IngestSummary run() {
+    long t0 = System.nanoTime();
+    FileCheckpointStore fileStore = null;
+    try {
+      if (o.checkpointStore == CheckpointStoreKind.FILE) {
+        fileStore =
+            FileCheckpointStore.open(
+                o.state, o.job, FileStoreOptions.builder().fileSystem(checkpointFs).build());
+      }
+      boolean rescan = o.rescan;
+      boolean announced = false;
+      long firstFailure = 0;
+      for (int attempt = 1; ; attempt++) {
+        try (Sink sink = Sink.open(o.db, spec);
+            JdbcCheckpointStore dbStore =
+                o.checkpointStore == CheckpointStoreKind.DB
+                    ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
+                    : null) {
+          sink.createTables();
+          if (fileStore != null) {
+            Optional<String> problem = sink.durabilityProblem();
+            if (problem.isPresent()) {
+              throw new BadUsageException(problem.get());
+            }
+          }
+          CheckpointStore store = fileStore != null ? fileStore : dbStore;
+          Optional<Checkpoint> checkpoint = store.read(PARTITION);
+          int start = rescan ? 0 : resumeIndex(checkpoint);
+          if (!announced) {
+            listener.started(
+                start,
+                listing.size(),
+                start == 0 ? null : checkpoint.get().cursor().string("file").orElse(null));
+            announced = true;
+          }
+          rescan = false; // a retry resumes from what this run has committed
+          new UnitLoop(sink, fileStore, dbStore).run(start);
+          break;
+        } catch (SQLException | RuntimeException e) {
+          if (!Transients.isTransient(e)) {
+            throw e instanceof RuntimeException r ? r : failure(e);
+          }
+          long now = System.nanoTime();
+          if (firstFailure == 0) {
+            firstFailure = now;
+          }
+          Duration spent = Duration.ofNanos(now - firstFailure);
+          if (attempt >= o.retries || spent.compareTo(RETRY_BUDGET) >= 0) {
+            throw new RetriesExhaustedException(
+                "Gave up after "
+                    + attempt
+                    + " attempts over "
+                    + spent.toSeconds()
+                    + "s; the unit after the checkpoint did not commit. Last error: "
+                    + message(e)
+                    + ". The checkpoint is intact: run the same command again once the database"
+                    + " or the input is reachable.",
+                e);
+          }
+          Duration delay = backoff(attempt);
+          listener.retrying(attempt, o.retries, delay, e);
+          sleep(delay);
+        }
+      }
+    } finally {
+      if (fileStore != null) {
+        fileStore.close();
+      }
+    }
+    IngestSummary summary =
+        new IngestSummary(
+            o.job,
+            listing.size(),
+            0,
+            filesCommitted,
+            rowsRead,
+            newRows,
+            rowsRead - newRows,
+            List.copyOf(badFiles),
+            unitsCommitted,
+            Duration.ofNanos(System.nanoTime() - t0));
+    listener.finished(summary);
+    return summary;
+  }
+
+  /** Where to start, from the checkpoint: the file after the cursor, checked against the listing. */
+  int resumeIndex(Optional<Checkpoint> checkpoint) {
+    if (checkpoint.isEmpty()) {
+      return 0;
+    }
+    Cursor cursor = checkpoint.get().cursor();
+    Optional<String> file = cursor.string(Cursor.FILE);
+    if (file.isEmpty() || cursor.number(Cursor.FILES).isEmpty()) {
+      throw new WaymarkException(
+          "The checkpoint of job '"
+              + o.job
+              + "' holds cursor "
+              + cursor
+              + ", which is not a directory cursor ({\"file\":...,\"files\":...}); it was written by"
+              + " another kind of job. Use another --job, or reset this one.");
+    }
+    long recorded = cursor.number(Cursor.FILES).getAsLong();
+    int index = listing.indexOf(file.get());
+    long now = index >= 0 ? index + 1 : -(index + 1);
+    if (index < 0 || now != recorded) {
+      String what =
+          index < 0
+              ? "the last committed file, "
+                  + file.get()
+                  + ", is no longer in "
+                  + listing.dir()
+                  + " (deleted or renamed)"
+              : now > recorded
+                  ? (now - recorded)
+                      + " file(s) sorting at or before "
+                      + file.get()
+                      + " arrived after it was committed"
+                  : (recorded - now)
+                      + " file(s) sorting at or before "
+                      + file.get()
+                      + " were deleted since it was committed";
+      throw new WaymarkException(
+          "Cannot resume job '"
+              + o.job
+              + "': "
+              + what
+              + ". The checkpoint recorded "
+              + recorded
+              + " files at or before it, the input now has "
+              + now
+              + ". Resuming by name would skip or misplace them. Run again with --rescan to"
+              + " reprocess every file up to the checkpoint (safe: rows already loaded are"
+              + " skipped by their dedup key).");
+    }
+    return index + 1;
+  }
+
+  // ---------------------------------------------------------------------------- the unit loop
+
+  /** One attempt: reads files from a start index and commits them unit by unit. */
+  private final class UnitLoop {
+    private final Sink sink;
+    private final FileCheckpointStore fileStore;
+    private final JdbcCheckpointStore dbStore;
+    private final List<FileResult> unit = new ArrayList<>();
+    private long unitStart;
+
+    UnitLoop(Sink sink, FileCheckpointStore fileStore, JdbcCheckpointStore dbStore) {
+      this.sink = sink;
+      this.fileStore = fileStore;
+      this.dbStore = dbStore;
+    }
+
+    void run(int start) throws SQLException {
+      if (start >= listing.size()) {
+        return;
+      }
+      try (Reader reader = new Reader(start)) {
+        reader.start();
+        for (int i = start; i < listing.size(); i++) {
+          if (unit.isEmpty()) {
+            unitStart = System.nanoTime();
+          }
+          FileResult result = loadFile(i, reader);
+          unit.add(result);
+          if (i == listing.size() - 1
+              || o.commitPolicy.unitComplete(
+                  unit.size(), Duration.ofNanos(System.nanoTime() - unitStart))) {
+            commitUnit();
+          }
+        }
+      }
+    }
+
+    private FileResult loadFile(int index, Reader reader) throws SQLException {
+      Savepoint savepoint = unit.isEmpty() ? null : sink.connection().setSavepoint();
+      long read = 0, inserted = 0;
+      while (true) {
+        Chunk chunk = reader.take();
+        if (chunk.index != index) {
+          throw new IllegalStateException("reader out of step: " + chunk.index + " != " + index);
+        }
+        if (chunk.failure != null) {
+          throw chunk.failure;
+        }
+        if (chunk.bad != null) {
+          if (savepoint != null) {
+            sink.connection().rollback(savepoint);
+          } else {
+            sink.rollback();
+          }
+          return badFile(index, chunk.bad);
+        }
+        inserted += sink.insert(chunk.rows);
+        read += chunk.rows.size();
+        if (chunk.last) {
+          return new FileResult(index, read, inserted, null);
+        }
+      }
+    }
+
+    private FileResult badFile(int index, BadInputException bad) throws SQLException {
+      if (o.onBadFile == OnBadFile.FAIL) {
+        if (!unit.isEmpty()) {
+          commitUnit(); // the good files before it stay loaded
+        }
+        throw bad;
+      }
+      String position = position(bad);
+      sink.quarantine(o.job, listing.name(index), position, bad.getMessage());
+      return new FileResult(index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
+    }
+
+    private void commitUnit() throws SQLException {
+      long number = unitsCommitted + 1;
+      FileResult last = unit.get(unit.size() - 1);
+      Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
+      o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
+      if (dbStore != null) {
+        dbStore.commit(sink.connection(), PARTITION, cursor);
+        o.faults.maybeCrash(Faults.Point.MID_CHECKPOINT, number);
+        sink.commit();
+        o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
+      } else {
+        sink.commit();
+        o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
+        checkpointFs.haltOnNextMove = o.faults.armed(Faults.Point.MID_CHECKPOINT, number);
+        fileStore.commit(PARTITION, cursor);
+      }
+      unitsCommitted = number;
+      for (FileResult f : unit) {
+        filesCommitted++;
+        rowsRead += f.read;
+        newRows += f.inserted;
+        if (f.bad != null) {
+          badFiles.add(f.bad);
+          listener.fileQuarantined(f.index, listing.size(), listing.name(f.index), f.bad.error());
+        } else {
+          listener.fileCommitted(
+              f.index, listing.size(), listing.name(f.index), f.inserted, f.read - f.inserted);
+        }
+      }
+      unit.clear();
+    }
+  }
+
+  private record FileResult(int index, long read, long inserted, IngestSummary.BadFile bad) {}
+
+  // ---------------------------------------------------------------------------- the reader
+
+  /** A piece of one file: rows, or the reason the file was refused, or a failure to read it. */
+  private static final class Chunk {
+    final int index;
+    final List<Row> rows;
+    final boolean last;
+    final BadInputException bad;
+    final RuntimeException failure;
+
+    Chunk(int index, List<Row> rows, boolean last, BadInputException bad, RuntimeException failure) {
+      this.index = index;
+      this.rows = rows;
+      this.last = last;
+      this.bad = bad;
+      this.failure = failure;
+    }
+  }
+
+  /** Parses and hashes files ahead of the writer on its own thread. */
+  private final class Reader implements AutoCloseable {
+    private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(QUEUE_CHUNKS);
+    private final Thread thread;
+    private volatile boolean closed;
+
+    Reader(int start) {
+      this.thread = new Thread(() -> readFrom(start), "waymark-reader");
+      thread.setDaemon(true);
+    }
+
+    void start() {
+      thread.start();
+    }
+
+    Chunk take() {
+      try {
+        Chunk c = queue.poll(10, TimeUnit.MINUTES);
+        if (c == null) {
+          throw new IllegalStateException("the reader thread stopped answering");
+        }
+        return c;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new WaymarkException("interrupted while waiting for input", e);
+      }
+    }
+
+    private void readFrom(int start) {
+      for (int i = start; i < listing.size() && !closed; i++) {
+        try {
+          readFile(i);
+        } catch (BadInputException e) {
+          put(new Chunk(i, List.of(), true, e, null));
+        } catch (RuntimeException e) {
+          put(new Chunk(i, List.of(), true, null, e));
+          return;
+        }
+      }
+    }
+
+    private void readFile(int index) {
+      Path path = listing.path(index);
+      String name = listing.name(index);
+      if (!Files.isRegularFile(path)) {
+        throw new BadInputException(
+            path,
+            0,
+            0,
+            -1,
+            0,
+            BadInputException.Reason.NOT_A_FILE,
+            Files.isDirectory(path)
+                ? "it is a directory, not a file"
+                : "it is not a readable regular file (a broken link or a link loop?)",
+            null);
+      }
+      try (RecordSource source = RecordSource.open(path, o.format)) {
+        List<Row> rows = new ArrayList<>(CHUNK_ROWS);
+        for (SourceRecord r; (r = source.next()) != null; ) {
+          rows.add(toRow(r, name));
+          if (rows.size() == CHUNK_ROWS) {
+            put(new Chunk(index, rows, false, null, null));
+            rows = new ArrayList<>(CHUNK_ROWS);
+          }
+        }
+        put(new Chunk(index, rows, true, null, null));
+      }
+    }
+
+    private void put(Chunk chunk) {
+      try {
+        while (!closed && !queue.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
+          // the writer is busy; wait, unless it has gone
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+
+    @Override
+    public void close() {
+      closed = true;
+      queue.clear();
+      thread.interrupt();
+    }
+  }
+
+  private Row toRow(SourceRecord r, String name) {
+    String key = o.dedupKey.keyOf(r);
+    String payload;
+    try {
+      payload = CanonicalJson.toString(r.fields(), NumberMode.EXACT);
+    } catch (IllegalArgumentException e) {
+      throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
+    }
+    List<String> columns = new ArrayList<>(pointers.size());
+    for (JsonPointer p : pointers) {
+      Object v = p.find(r.fields());
+      columns.add(
+          v == null
+              ? null
+              : v instanceof String s
+                  ? s
+                  : v instanceof Map<?, ?> || v instanceof List<?>
+                      ? CanonicalJson.toString(v, NumberMode.EXACT)
+                      : v.toString());
+    }
+    return new Row(key, payload, name, columns);
+  }
+
+  // ---------------------------------------------------------------------------- helpers
+
+  private static String position(BadInputException e) {
+    StringBuilder sb = new StringBuilder();
+    if (e.line() > 0) {
+      sb.append("line ").append(e.line());
+      if (e.column() > 0) {
+        sb.append(", column ").append(e.column());
+      }
+    }
+    if (e.byteOffset() >= 0) {
+      sb.append(sb.length() > 0 ? " " : "").append("(byte ").append(e.byteOffset()).append(')');
+    }
+    if (e.recordNumber() > 0) {
+      sb.append(sb.length() > 0 ? ", " : "").append("record ").append(e.recordNumber());
+    }
+    return sb.length() == 0 ? "whole file" : sb.toString();
+  }
+
+  private Duration backoff(int attempt) {
+    long base = Math.min(MAX_BACKOFF.toMillis(), 250L << Math.min(attempt - 1, 16));
+    long jittered = base / 2 + ThreadLocalRandom.current().nextLong(base / 2 + 1);
+    return Duration.ofMillis(jittered);
+  }
+
+  private static void sleep(Duration d) {
+    try {
+      Thread.sleep(d.toMillis());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WaymarkException("interrupted while waiting to retry", e);
+    }
+  }
+
+  private String message(Throwable e) {
+    return JdbcUrls.redact(String.valueOf(e.getMessage()));
+  }
+
+  private WaymarkException failure(SQLException e) {
+    return new WaymarkException(
+        "Database error on " + JdbcUrls.redact(o.db) + ": " + message(e), e);
+  }
+
+  /**
+   * The checkpoint store's file system, able to halt the JVM between the checkpoint's synced temp
+   * file and its rename, for {@code crash-mid-checkpoint}.
+   */
+  private static final class HaltingFileSystem implements CheckpointFileSystem {
+    private final CheckpointFileSystem fs = CheckpointFileSystem.system();
+    volatile boolean haltOnNextMove;
+
+    @Override
+    public WritableFile createExclusive(Path path) throws IOException {
+      return fs.createExclusive(path);
+    }
+
+    @Override
+    public void link(Path link, Path existing) throws IOException {
+      fs.link(link, existing);
+    }
+
+    @Override
+    public void atomicMove(Path source, Path target) throws IOException {
+      if (haltOnNextMove) {
+        Faults.crash(Faults.Point.MID_CHECKPOINT, -1);
+      }
+      fs.atomicMove(source, target);
+    }
+
+    @Override
+    public void fsyncDirectory(Path dir) throws IOException {
+      fs.fsyncDirectory(dir);
+    }
+
+    @Override
+    public void createDirectory(Path dir) throws IOException {
+      fs.createDirectory(dir);
+    }
+
+    @Override
+    public void delete(Path path) throws IOException {
+      fs.delete(path);
+    }
+
+    @Override
+    public byte[] read(Path path) throws IOException {
+      return fs.read(path);
+    }
+
+    @Override
+    public List<Path> list(Path dir) throws IOException {
+      return fs.list(dir);
+    }
+
+    @Override
+    public Kind kind(Path path) throws IOException {
+      return fs.kind(path);
+    }
+  }
+}

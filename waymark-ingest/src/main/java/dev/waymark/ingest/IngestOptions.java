@@ -1,0 +1,201 @@
+package dev.waymark.ingest;
+
+import dev.waymark.checkpoint.Names;
+import dev.waymark.ingest.sink.Identifiers;
+import dev.waymark.ingest.source.Format;
+import java.nio.file.Path;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Objects;
+
+/** What an ingestion run does. Immutable; built with {@link #builder(Path)}. */
+public final class IngestOptions {
+  /** Where checkpoints are kept. */
+  public enum CheckpointStoreKind {
+    /** Files under the state directory, written after the data commits. */
+    FILE,
+    /** A row in {@code waymark_checkpoint}, in the same transaction as the data. */
+    DB
+  }
+
+  /** What to do with a malformed input file. */
+  public enum OnBadFile {
+    /** Stop with exit code 5; nothing from the file is committed. */
+    FAIL,
+    /** Record it in {@code waymark_quarantine} and move past it. */
+    QUARANTINE
+  }
+
+  public static final String DEFAULT_DB = "jdbc:sqlite:waymark.db";
+  public static final String DEFAULT_GLOB = "skus_*.json";
+  public static final String DEFAULT_TABLE = "skus_staging";
+  public static final String DEFAULT_JOB = "ingest";
+  public static final int DEFAULT_RETRIES = 8;
+
+  final Path input;
+  final String glob;
+  final Format format;
+  final String db;
+  final String table;
+  final String job;
+  final Path state;
+  final DedupKey dedupKey;
+  final Map<String, String> columns;
+  final CommitPolicy commitPolicy;
+  final CheckpointStoreKind checkpointStore;
+  final OnBadFile onBadFile;
+  final int retries;
+  final boolean rescan;
+  final Faults faults;
+
+  private IngestOptions(Builder b) {
+    this.input = b.input;
+    this.glob = b.glob;
+    this.format = b.format;
+    this.db = b.db;
+    this.table = Identifiers.require("table", b.table);
+    this.job = Names.requireValid("job", b.job);
+    this.state = b.state;
+    this.dedupKey = b.dedupKey;
+    this.columns = Collections.unmodifiableMap(new LinkedHashMap<>(b.columns));
+    this.commitPolicy = b.commitPolicy;
+    this.checkpointStore = b.checkpointStore;
+    this.onBadFile = b.onBadFile;
+    this.retries = b.retries;
+    this.rescan = b.rescan;
+    this.faults = b.faults;
+  }
+
+  public static Builder builder(Path input) {
+    return new Builder(input);
+  }
+
+  public String job() {
+    return job;
+  }
+
+  public Path state() {
+    return state;
+  }
+
+  public String db() {
+    return db;
+  }
+
+  public String table() {
+    return table;
+  }
+
+  public CheckpointStoreKind checkpointStore() {
+    return checkpointStore;
+  }
+
+  /** Builds {@link IngestOptions}; every setting but the input has a default. Not thread-safe. */
+  public static final class Builder {
+    private final Path input;
+    private String glob = DEFAULT_GLOB;
+    private Format format = Format.JSON_ARRAY;
+    private String db = DEFAULT_DB;
+    private String table = DEFAULT_TABLE;
+    private String job = DEFAULT_JOB;
+    private Path state = Path.of("state");
+    private DedupKey dedupKey = DedupKey.wholeRecord();
+    private final Map<String, String> columns = new LinkedHashMap<>();
+    private CommitPolicy commitPolicy = CommitPolicy.ofDefaults();
+    private CheckpointStoreKind checkpointStore = CheckpointStoreKind.FILE;
+    private OnBadFile onBadFile = OnBadFile.FAIL;
+    private int retries = DEFAULT_RETRIES;
+    private boolean rescan;
+    private Faults faults = Faults.none();
+
+    private Builder(Path input) {
+      this.input = Objects.requireNonNull(input, "input");
+    }
+
+    public Builder glob(String glob) {
+      this.glob = Objects.requireNonNull(glob);
+      return this;
+    }
+
+    public Builder format(Format format) {
+      this.format = Objects.requireNonNull(format);
+      return this;
+    }
+
+    public Builder db(String jdbcUrl) {
+      this.db = Objects.requireNonNull(jdbcUrl);
+      return this;
+    }
+
+    public Builder table(String table) {
+      this.table = table;
+      return this;
+    }
+
+    public Builder job(String job) {
+      this.job = job;
+      return this;
+    }
+
+    public Builder state(Path state) {
+      this.state = Objects.requireNonNull(state);
+      return this;
+    }
+
+    public Builder dedupKey(DedupKey key) {
+      this.dedupKey = Objects.requireNonNull(key);
+      return this;
+    }
+
+    /** Adds an extracted column: {@code name} filled from the record at JSON Pointer {@code pointer}. */
+    public Builder column(String name, String pointer) {
+      Identifiers.require("column", name);
+      JsonPointer.parse(pointer);
+      if (columns.put(name, pointer) != null) {
+        throw new IllegalArgumentException("--column " + name + " is given twice");
+      }
+      return this;
+    }
+
+    public Builder commitPolicy(CommitPolicy policy) {
+      this.commitPolicy = Objects.requireNonNull(policy);
+      return this;
+    }
+
+    public Builder checkpointStore(CheckpointStoreKind kind) {
+      this.checkpointStore = Objects.requireNonNull(kind);
+      return this;
+    }
+
+    public Builder onBadFile(OnBadFile policy) {
+      this.onBadFile = Objects.requireNonNull(policy);
+      return this;
+    }
+
+    /** Attempts per unit after a transient failure (default 8); 1 means no retry. */
+    public Builder retries(int attempts) {
+      if (attempts < 1) {
+        throw new IllegalArgumentException("--retries must be at least 1, found " + attempts);
+      }
+      this.retries = attempts;
+      return this;
+    }
+
+    /** Reprocesses every file up to the checkpoint (safe: the sink is idempotent). */
+    public Builder rescan(boolean rescan) {
+      this.rescan = rescan;
+      return this;
+    }
+
+    /** Test-only crash points; see {@link Faults}. */
+    public Builder faults(Faults faults) {
+      this.faults = Objects.requireNonNull(faults);
+      return this;
+    }
+
+    public IngestOptions build() {
+      return new IngestOptions(this);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+package dev.waymark.ingest;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The totals of one run (this process), not of the whole job.
+ *
+ * @param job the job
+ * @param totalFiles files in the listing
+ * @param startIndex the first file this run processed (0-based)
+ * @param files files committed by this run (quarantined ones included)
+ * @param rowsRead records read
+ * @param newRows rows really inserted
+ * @param duplicates records whose dedup key was already present
+ * @param badFiles files quarantined, with their errors
+ * @param units units of work committed
+ * @param elapsed wall time of the run
+ */
+public record IngestSummary(
+    String job,
+    int totalFiles,
+    int startIndex,
+    int files,
+    long rowsRead,
+    long newRows,
+    long duplicates,
+    List<BadFile> badFiles,
+    long units,
+    Duration elapsed) {
+
+  /** A quarantined file. */
+  public record BadFile(String name, String position, String error) {}
+
+  /** Records read per second of wall time. */
+  public double rowsPerSecond() {
+    double seconds = elapsed.toNanos() / 1e9;
+    return seconds <= 0 ? 0 : rowsRead / seconds;
+  }
+}
