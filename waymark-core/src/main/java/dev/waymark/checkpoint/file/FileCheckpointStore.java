@@ -219,7 +219,10 @@ public final class FileCheckpointStore implements CheckpointStore {
                     + ". Choose one of those with --to.");
           }
           Checkpoint target = reader.decodeFile(layout.historyFile(partition, sequence), partition);
-          long next = Math.max(currentSeq == Long.MAX_VALUE ? 0 : currentSeq, maxOf(kept)) + 1;
+          // Entries above a readable current checkpoint are orphans of a commit killed before its
+          // rename: never committed, so the sequence continues from the current one (write()
+          // replaces the orphan). Only an unreadable checkpoint leaves history as the guide.
+          long next = currentSeq == Long.MAX_VALUE ? maxOf(kept) + 1 : currentSeq + 1;
           return write(partition, target.cursor(), next);
         });
   }

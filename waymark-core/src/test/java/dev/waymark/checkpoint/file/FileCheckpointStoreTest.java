@@ -3,6 +3,7 @@ package dev.waymark.checkpoint.file;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.CheckpointStoreContractTest;
@@ -10,6 +11,7 @@ import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
 import dev.waymark.checkpoint.LockHeldException;
 import dev.waymark.checkpoint.Retention;
+import dev.waymark.checkpoint.format.CheckpointCodec;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -111,6 +113,29 @@ class FileCheckpointStoreTest extends CheckpointStoreContractTest {
     try (Stream<Path> files = Files.walk(state)) {
       assertThat(files.map(p -> p.getFileName().toString())).noneMatch(n -> n.endsWith(".tmp"));
     }
+  }
+
+  @Test
+  void aRollbackAfterACommitCrashedBetweenLinkAndRenameTakesTheNextSequence() throws IOException {
+    for (int i = 1; i <= 5; i++) {
+      store.commit(Cursor.ofOffset(i));
+    }
+    // A commit of sequence 6 was killed after linking its history entry, before its rename: 6 was
+    // never committed, and its entry is an orphan.
+    Files.write(
+        state.resolve("nightly/partitions/0/history/00000000000000000006.ckpt"),
+        CheckpointCodec.encode(
+            new Checkpoint("nightly", "0", Cursor.ofOffset(6), 6, store.epoch(), Instant.now())));
+    reopen();
+
+    Checkpoint rolledBack = store.rollback("0", 3);
+
+    assertThat(rolledBack.sequence()).as("the sequence grows by exactly one").isEqualTo(6);
+    assertThat(store.history("0"))
+        .extracting(Checkpoint::cursor)
+        .as("the orphan never became a committed version")
+        .doesNotContain(Cursor.ofOffset(6))
+        .endsWith(Cursor.ofOffset(3));
   }
 
   @Test
