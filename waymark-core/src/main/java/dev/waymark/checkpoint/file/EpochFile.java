@@ -43,7 +43,7 @@ final class EpochFile {
       }
       bytes = fs.read(file);
     } catch (IOException e) {
-      throw invalid(file, Reason.UNREADABLE, "cannot be read: " + e, e);
+      throw invalid(file, Reason.UNREADABLE, e.toString(), e);
     }
     String text = new String(bytes, StandardCharsets.UTF_8).trim();
     String shown = text.length() > 80 ? text.substring(0, 80) + "..." : text;
@@ -65,6 +65,17 @@ final class EpochFile {
 
   private static CheckpointInvalidException invalid(
       Path file, Reason reason, String found, Exception cause) {
+    if (reason == Reason.UNREADABLE) {
+      // An I/O error says nothing about the content: deleting a good epoch file is not the fix.
+      return new CheckpointInvalidException(
+          reason,
+          file,
+          "the job's epoch file cannot be read",
+          "a readable file",
+          found,
+          "Check the file's permissions and the disk, then run again.",
+          cause);
+    }
     return new CheckpointInvalidException(
         reason,
         file,

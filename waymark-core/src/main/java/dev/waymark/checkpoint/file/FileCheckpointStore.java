@@ -283,7 +283,7 @@ public final class FileCheckpointStore implements CheckpointStore {
           long previous =
               inspection.record().get("sequence") instanceof Long s
                   ? s
-                  : maxOf(reader.historySequences(partition));
+                  : lastSequenceBeforeMigrating(partition, original, inspection.version());
           return Optional.of(
               replaceWithMigrated(partition, original, inspection, previous + 1, file));
         });
@@ -329,9 +329,31 @@ public final class FileCheckpointStore implements CheckpointStore {
                     + inspection.version()
                     + " record). Copy a Waymark checkpoint into place with `rollback` instead.");
           }
-          long next = maxOf(reader.historySequences(partition)) + 1;
+          // No checkpoint and none committed before (read() says so), so any history entry is the
+          // orphan of an import or commit that crashed before its rename.
+          long next = 1;
           return replaceWithMigrated(partition, legacy, inspection, next, legacyFile);
         });
+  }
+
+  /**
+   * The sequence of the last commit before an in-place record without one (a legacy record): the
+   * newest history entry, unless that entry is the orphan of a migration of these same bytes that
+   * crashed between its link and its rename (its pre-migration copy holds exactly these bytes).
+   */
+  private long lastSequenceBeforeMigrating(String partition, byte[] original, int version) {
+    long newest = maxOf(reader.historySequences(partition));
+    Path keep = layout.preMigrationFile(partition, newest, version);
+    try {
+      if (newest > 0
+          && fs.kind(keep) == CheckpointFileSystem.Kind.FILE
+          && java.util.Arrays.equals(fs.read(keep), original)) {
+        return newest - 1;
+      }
+    } catch (IOException e) {
+      throw new WaymarkException("Cannot read " + keep + ": " + e, e);
+    }
+    return newest;
   }
 
   private Checkpoint replaceWithMigrated(
@@ -385,12 +407,25 @@ public final class FileCheckpointStore implements CheckpointStore {
               + file
               + ": "
               + e
-              + ". The previous checkpoint is still in place; fix the cause (disk full?"
-              + " permissions?) and run again.",
+              + (holds(file, bytes)
+                  ? ". The new checkpoint is in place, but a step after its rename failed, so it may"
+                      + " not survive a power loss; fix the cause (disk full? permissions?) and"
+                      + " commit again."
+                  : ". The previous checkpoint is still in place; fix the cause (disk full?"
+                      + " permissions?) and run again."),
           e);
     }
     prune(partition);
     return next;
+  }
+
+  /** Whether {@code file} now holds exactly {@code bytes}: after a failed write, was it renamed? */
+  private boolean holds(Path file, byte[] bytes) {
+    try {
+      return java.util.Arrays.equals(fs.read(file), bytes);
+    } catch (IOException | RuntimeException e) {
+      return false;
+    }
   }
 
   private void markCommitted(String partition) throws IOException {

@@ -64,7 +64,8 @@ public final class Migrations {
     return new Inspection(version, record);
   }
 
-  private static Map<String, Object> parseLegacy(byte[] bytes) {
+  /** The bytes as a legacy record in any JSON layout, or null if they are not one. */
+  static Map<String, Object> parseLegacy(byte[] bytes) {
     try {
       if (dev.waymark.checkpoint.internal.Json.parseLenient(bytes) instanceof Map<?, ?> map) {
         @SuppressWarnings("unchecked")
