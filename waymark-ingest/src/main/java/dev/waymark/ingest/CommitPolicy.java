@@ -48,8 +48,8 @@ public final class CommitPolicy {
   }
 
   /**
-   * Parses the {@code --commit-every} value: a number of files ({@code 1}, {@code 50}) or a duration
-   * ({@code 500ms}, {@code 1s}, {@code 2m}).
+   * Parses the {@code --commit-every} value: a number of files ({@code 1}, {@code 50}) or a
+   * duration ({@code 500ms}, {@code 1s}, {@code 2m}).
    *
    * @throws IllegalArgumentException naming the value and the accepted forms
    */
@@ -84,6 +84,8 @@ public final class CommitPolicy {
     if (duration == null) {
       return files + (files == 1 ? " file" : " files");
     }
-    return duration.toMillis() % 1000 == 0 ? duration.toSeconds() + "s" : duration.toMillis() + "ms";
+    return duration.toMillis() % 1000 == 0
+        ? duration.toSeconds() + "s"
+        : duration.toMillis() + "ms";
   }
 }

@@ -9,8 +9,8 @@ import java.util.Locale;
  * <ul>
  *   <li>{@code crash-before-commit:N}: unit N's rows are written but not committed;
  *   <li>{@code crash-after-commit:N}: unit N's rows are committed, its checkpoint is not written;
- *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp
- *       file is written and synced, the rename has not happened; db store: the checkpoint row is
+ *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
+ *       is written and synced, the rename has not happened; db store: the checkpoint row is
  *       updated, the transaction not committed).
  * </ul>
  *
@@ -77,7 +77,9 @@ public final class Faults {
     return point == p && unit == unitNumber;
   }
 
-  /** Halts the JVM as a crash would if this fault is armed for {@code p} in unit {@code unitNumber}. */
+  /**
+   * Halts the JVM as a crash would if this fault is armed for {@code p} in unit {@code unitNumber}.
+   */
   void maybeCrash(Point p, long unitNumber) {
     if (armed(p, unitNumber)) {
       crash(p, unitNumber);
@@ -87,7 +89,10 @@ public final class Faults {
   static void crash(Point p, long unitNumber) {
     System.out.flush();
     System.err.println(
-        "WAYMARK_FAULT: halting at " + p.name().toLowerCase(Locale.ROOT).replace('_', '-') + " of unit " + unitNumber);
+        "WAYMARK_FAULT: halting at "
+            + p.name().toLowerCase(Locale.ROOT).replace('_', '-')
+            + " of unit "
+            + unitNumber);
     System.err.flush();
     Runtime.getRuntime().halt(HALT_STATUS);
   }

@@ -34,9 +34,9 @@ public final class FileListing {
   }
 
   /**
-   * Lists the entries of {@code dir} whose names match {@code glob}. An entry that is not a readable
-   * regular file (a directory named like a file, a broken link, a link loop) is listed too and
-   * refused as bad input when its turn comes, rather than skipped in silence.
+   * Lists the entries of {@code dir} whose names match {@code glob}. An entry that is not a
+   * readable regular file (a directory named like a file, a broken link, a link loop) is listed too
+   * and refused as bad input when its turn comes, rather than skipped in silence.
    *
    * @throws dev.waymark.WaymarkException if the directory cannot be read
    */

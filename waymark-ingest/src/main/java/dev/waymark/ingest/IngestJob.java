@@ -20,7 +20,6 @@ import dev.waymark.ingest.sink.TableSpec;
 import dev.waymark.ingest.source.RecordSource;
 import dev.waymark.ingest.source.SourceRecord;
 import java.io.IOException;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.SQLException;
@@ -141,7 +140,10 @@ public final class IngestJob {
           break;
         } catch (SQLException | RuntimeException e) {
           if (!Transients.isTransient(e)) {
-            throw e instanceof RuntimeException r ? r : failure(e);
+            if (e instanceof RuntimeException r) {
+              throw r;
+            }
+            throw failure((SQLException) e);
           }
           long now = System.nanoTime();
           if (firstFailure == 0) {
@@ -186,7 +188,9 @@ public final class IngestJob {
     return summary;
   }
 
-  /** Where to start, from the checkpoint: the file after the cursor, checked against the listing. */
+  /**
+   * Where to start, from the checkpoint: the file after the cursor, checked against the listing.
+   */
   int resumeIndex(Optional<Checkpoint> checkpoint) {
     if (checkpoint.isEmpty()) {
       return 0;
@@ -311,7 +315,8 @@ public final class IngestJob {
       }
       String position = position(bad);
       sink.quarantine(o.job, listing.name(index), position, bad.getMessage());
-      return new FileResult(index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
+      return new FileResult(
+          index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
     }
 
     private void commitUnit() throws SQLException {
@@ -359,7 +364,8 @@ public final class IngestJob {
     final BadInputException bad;
     final RuntimeException failure;
 
-    Chunk(int index, List<Row> rows, boolean last, BadInputException bad, RuntimeException failure) {
+    Chunk(
+        int index, List<Row> rows, boolean last, BadInputException bad, RuntimeException failure) {
       this.index = index;
       this.rows = rows;
       this.last = last;

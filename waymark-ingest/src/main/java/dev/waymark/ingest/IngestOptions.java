@@ -148,7 +148,10 @@ public final class IngestOptions {
       return this;
     }
 
-    /** Adds an extracted column: {@code name} filled from the record at JSON Pointer {@code pointer}. */
+    /**
+     * Adds an extracted column: {@code name} filled from the record at JSON Pointer {@code
+     * pointer}.
+     */
     public Builder column(String name, String pointer) {
       Identifiers.require("column", name);
       JsonPointer.parse(pointer);

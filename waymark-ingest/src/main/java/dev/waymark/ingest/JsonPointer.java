@@ -26,7 +26,9 @@ final class JsonPointer {
     for (String raw : pointer.substring(1).split("/", -1)) {
       if (raw.matches(".*~[^01].*|.*~$")) {
         throw new IllegalArgumentException(
-            "JSON pointer '" + pointer + "' has a '~' not followed by 0 or 1 (write ~0 for ~, ~1 for /)");
+            "JSON pointer '"
+                + pointer
+                + "' has a '~' not followed by 0 or 1 (write ~0 for ~, ~1 for /)");
       }
       tokens.add(raw.replace("~1", "/").replace("~0", "~"));
     }

@@ -24,7 +24,10 @@ final class Transients {
 
   static boolean isTransient(Throwable t) {
     for (Throwable c = t; c != null; c = c.getCause()) {
-      if (c instanceof FencedException) {
+      // A malformed file stays malformed, however its parser's exception is typed.
+      if (c instanceof FencedException
+          || c instanceof BadInputException
+          || c instanceof com.fasterxml.jackson.core.JacksonException) {
         return false;
       }
       if (c instanceof SQLTransientException) {
