@@ -10,10 +10,14 @@ import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
+import java.nio.file.OpenOption;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileAttribute;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -54,13 +58,21 @@ final class JobLock implements AutoCloseable {
         throw new WaymarkException(
             "Lock file " + lockFile + " is a symbolic link; remove it (Waymark recreates it).");
       }
-      channel =
-          FileChannel.open(
-              lockFile,
+      Set<OpenOption> options =
+          Set.of(
               StandardOpenOption.CREATE,
               StandardOpenOption.READ,
               StandardOpenOption.WRITE,
               LinkOption.NOFOLLOW_LINKS);
+      // Without an explicit mode the file would get 0666 & ~umask: group-writable under umask 002.
+      channel =
+          lockFile.getFileSystem().supportedFileAttributeViews().contains("posix")
+              ? FileChannel.open(
+                  lockFile,
+                  options,
+                  PosixFilePermissions.asFileAttribute(
+                      PosixFilePermissions.fromString("rw-r--r--")))
+              : FileChannel.open(lockFile, options, new FileAttribute<?>[0]);
       FileLock lock;
       try {
         lock = channel.tryLock();
