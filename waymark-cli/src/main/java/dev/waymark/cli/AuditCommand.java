@@ -93,6 +93,11 @@ final class AuditCommand implements Callable<Integer> {
             + report.partitions()
             + " partition"
             + (report.partitions() == 1 ? "" : "s"));
+    int width =
+        java.util.Arrays.stream(Check.values())
+            .mapToInt(c -> c.question().length())
+            .max()
+            .orElse(0);
     int n = 0;
     for (Check check : Check.values()) {
       List<Finding> found = report.findings().stream().filter(f -> f.check() == check).toList();
@@ -108,7 +113,7 @@ final class AuditCommand implements Callable<Integer> {
                         case WARNING -> "ok, with warnings";
                       })
               .orElse("ok");
-      o.out.println(String.format("%d. %-78s %s", ++n, check.question(), verdict));
+      o.out.println(String.format("%d. %-" + width + "s  %s", ++n, check.question(), verdict));
       for (Finding f : found) {
         o.out.println("     " + f.severity() + " " + f.path() + ": " + f.message());
       }

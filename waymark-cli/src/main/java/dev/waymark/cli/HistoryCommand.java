@@ -120,7 +120,13 @@ final class HistoryCommand implements Callable<Integer> {
             case "pre-migration" -> v.get("content") + " (format v" + v.get("format_version") + ")";
             default -> "see below";
           };
-      table.row(v.get("sequence"), kind, v.get("epoch"), v.get("committed_at"), cursor);
+      Object at = v.get("committed_at");
+      table.row(
+          v.get("sequence"),
+          kind,
+          v.get("epoch"),
+          at == null ? null : Output.seconds(Instant.parse(at.toString())),
+          cursor);
     }
     table.print(o.out, "  ");
   }

@@ -59,6 +59,11 @@ final class Output {
     return p.toString();
   }
 
+  /** An instant to the second, for tables; JSON and {@code show} keep the full precision. */
+  static Instant seconds(Instant instant) {
+    return instant.truncatedTo(java.time.temporal.ChronoUnit.SECONDS);
+  }
+
   /** {@code 45s}, {@code 12m05s}, {@code 3h07m}, {@code 2d04h}. */
   static String age(Instant then, Instant now) {
     long s = Math.max(0, Duration.between(then, now).getSeconds());

@@ -78,7 +78,7 @@ final class StatusCommand implements Callable<Integer> {
             s.error() != null ? "INVALID" : c != null ? "ok" : "never committed",
             c == null ? null : c.sequence(),
             c == null ? null : c.epoch(),
-            c == null ? null : c.committedAt(),
+            c == null ? null : Output.seconds(c.committedAt()),
             c == null ? null : Output.age(c.committedAt(), now),
             c != null
                 ? c.cursor()
