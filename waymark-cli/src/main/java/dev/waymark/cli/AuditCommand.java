@@ -62,7 +62,7 @@ final class AuditCommand implements Callable<Integer> {
       Map<String, Object> doc = Output.object();
       doc.put("state", report.stateDirectory().toString());
       doc.put("jobs", report.jobs());
-      doc.put("partitions", (long) report.partitions());
+      doc.put("partition_count", (long) report.partitions());
       doc.put("clean", report.isClean());
       doc.put("findings", findings);
       o.json(doc);

@@ -50,10 +50,21 @@ final class MigrateCommand implements Callable<Integer> {
     List<Map<String, Object>> results = new ArrayList<>();
     List<WaymarkException> errors = new ArrayList<>();
     try (FileCheckpointStore store = FileCheckpointStore.open(state.dir(), job.name)) {
-      List<String> partitions =
-          partition == null
-              ? store.partitions()
-              : List.of(Names.requireValid("partition", partition));
+      List<String> partitions = store.partitions();
+      if (partition != null) {
+        Names.requireValid("partition", partition);
+        if (!partitions.contains(partition)) {
+          throw new WaymarkException(
+              "Job '"
+                  + job.name
+                  + "' has no partition '"
+                  + partition
+                  + "'; its partitions are "
+                  + partitions
+                  + ". Nothing was migrated.");
+        }
+        partitions = List.of(partition);
+      }
       for (String p : partitions) {
         Map<String, Object> r = Output.object();
         r.put("partition", p);

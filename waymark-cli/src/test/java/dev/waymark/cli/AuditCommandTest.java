@@ -68,7 +68,7 @@ class AuditCommandTest {
     Map<String, Object> doc = run.json();
     assertThat(doc)
         .containsEntry("clean", true)
-        .containsEntry("partitions", 3L)
+        .containsEntry("partition_count", 3L)
         .containsEntry("jobs", List.of("nightly", "weekly"));
     assertThat(list(doc.get("findings"))).isEmpty();
   }
