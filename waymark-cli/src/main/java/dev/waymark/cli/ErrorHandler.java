@@ -1,5 +1,6 @@
 package dev.waymark.cli;
 
+import dev.waymark.WaymarkException;
 import java.io.PrintWriter;
 import java.util.Arrays;
 import picocli.CommandLine;
@@ -21,8 +22,7 @@ final class ErrorHandler
     err.println("waymark: " + message(ex));
     if (debug(parseResult)) {
       ex.printStackTrace(err);
-    } else if (ExitCode.of(ex) == ExitCode.FAILURE
-        && !(ex instanceof dev.waymark.WaymarkException)) {
+    } else if (ExitCode.of(ex) == ExitCode.FAILURE && !(ex instanceof WaymarkException)) {
       err.println("waymark: this looks like a bug; run again with --debug for the stack trace.");
     }
     err.flush();

@@ -8,6 +8,7 @@ import dev.waymark.checkpoint.file.FileStoreInspector;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.function.Function;
 import picocli.CommandLine.Option;
 
 /** The options every checkpoint verb shares, as picocli mixins. */
@@ -90,9 +91,7 @@ final class Options {
    * @throws picocli.CommandLine.ParameterException via {@code usage} if the choice is ambiguous
    */
   static String onePartition(
-      String given,
-      CheckpointReader reader,
-      java.util.function.Function<String, RuntimeException> usage) {
+      String given, CheckpointReader reader, Function<String, RuntimeException> usage) {
     if (given != null) {
       return Names.requireValid("partition", given);
     }

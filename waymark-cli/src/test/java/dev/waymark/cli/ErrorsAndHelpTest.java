@@ -41,6 +41,16 @@ class ErrorsAndHelpTest {
   }
 
   @Test
+  void aMissingVerbIsAUsageError() {
+    CliRun run = waymark("checkpoint");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith("waymark: Missing required subcommand")
+        .contains("Try 'waymark checkpoint --help'");
+  }
+
+  @Test
   void anUnknownOptionIsAUsageErrorWithAHint() {
     CliRun run = waymark("checkpoint", "status", "--stat", "x");
 

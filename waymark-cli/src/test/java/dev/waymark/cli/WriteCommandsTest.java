@@ -172,6 +172,66 @@ class WriteCommandsTest {
   }
 
   @Test
+  void aResetPartitionShowsAsNeverCommitted() {
+    state.commit("nightly", "0", Cursor.ofOffset(1));
+    waymark("checkpoint", "reset", "--state", state.dir(), "--job", "nightly", "--yes");
+
+    CliRun text = waymark("checkpoint", "status", "--state", state.dir());
+    CliRun json = waymark("checkpoint", "status", "--state", state.dir(), "--json");
+
+    assertThat(text.exitCode()).isZero();
+    assertThat(text.out()).containsPattern("nightly +0 +never committed");
+    assertThat(list(json.json().get("partitions")).get(0))
+        .containsEntry("status", "never_committed")
+        .containsEntry("sequence", dev.waymark.checkpoint.internal.Json.NULL);
+  }
+
+  @Test
+  void writeVerbsRefuseAPartitionThatDoesNotExist() {
+    state.commit("nightly", "0", Cursor.ofOffset(1));
+
+    CliRun reset =
+        waymark(
+            "checkpoint",
+            "reset",
+            "--state",
+            state.dir(),
+            "--job",
+            "nightly",
+            "--partition",
+            "9",
+            "--yes");
+    CliRun migrate =
+        waymark(
+            "checkpoint",
+            "migrate",
+            "--state",
+            state.dir(),
+            "--job",
+            "nightly",
+            "--partition",
+            "9");
+
+    assertThat(reset.exitCode()).isEqualTo(1);
+    assertThat(reset.err())
+        .isEqualTo(
+            "waymark: Job 'nightly' has no partition '9'; its partitions are [0]. Nothing was reset.\n");
+    assertThat(migrate.exitCode()).isEqualTo(1);
+    assertThat(migrate.err()).contains("has no partition '9'").contains("Nothing was migrated.");
+  }
+
+  @Test
+  void writeVerbsRefuseAJobThatDoesNotExistInsteadOfCreatingIt() {
+    state.commit("nightly", "0", Cursor.ofOffset(1));
+
+    CliRun run = waymark("checkpoint", "reset", "--state", state.dir(), "--job", "nighty", "--yes");
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains("No job 'nighty'").contains("[nightly]");
+    assertThat(dir.resolve("nighty")).doesNotExist();
+  }
+
+  @Test
   void migrateRewritesALegacyFileFoundInPlaceAndReportsIt() throws Exception {
     state.commit("nightly", "0", Cursor.ofOffset(1)).commit("nightly", "1", Cursor.ofOffset(1));
     Path file = state.checkpoint("nightly", "0");
