@@ -11,6 +11,7 @@ import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFileAttributes;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Instant;
@@ -55,7 +56,7 @@ import java.util.regex.Pattern;
  * }</pre>
  *
  * <p>The audit takes no lock and writes nothing, so it may run beside a writer; a commit in flight
- * can then show up as a temp file. Stateless and thread-safe.
+ * can then show up as a temp file. Thread-safe: each run keeps its own state.
  */
 public final class FileStoreAudit {
 
@@ -206,7 +207,7 @@ public final class FileStoreAudit {
               + FileCheckpointStore.jobs(audit.state)
               + ". Check --job and --state.");
     }
-    audit.permissions(audit.state);
+    audit.rootPermissions();
     audit.job(job);
     return audit.report(List.of(job));
   }
@@ -217,7 +218,7 @@ public final class FileStoreAudit {
 
   private static Path requireDirectory(Path stateDir) {
     Path dir = stateDir.toAbsolutePath().normalize();
-    if (!Files.isDirectory(dir, LinkOption.NOFOLLOW_LINKS)) {
+    if (!Files.isDirectory(dir)) { // a state directory may well be a link to a data disk
       throw new WaymarkException(
           "State directory "
               + dir
@@ -228,7 +229,7 @@ public final class FileStoreAudit {
   }
 
   private List<String> stateEntries() {
-    permissions(state);
+    rootPermissions();
     List<String> jobs = new ArrayList<>();
     for (Path p : list(state)) {
       String name = p.getFileName().toString();
@@ -572,6 +573,14 @@ public final class FileStoreAudit {
             + " no writer is running, you may delete it.");
   }
 
+  private void rootPermissions() {
+    try {
+      permissions(state.toRealPath()); // through a link, to the directory that holds the jobs
+    } catch (IOException e) {
+      add(Severity.ERROR, Check.PERMISSIONS, state, "cannot resolve the directory: " + e);
+    }
+  }
+
   private void permissions(Path p) {
     PosixFileAttributeView view =
         Files.getFileAttributeView(p, PosixFileAttributeView.class, LinkOption.NOFOLLOW_LINKS);
@@ -580,10 +589,11 @@ public final class FileStoreAudit {
     }
     Set<PosixFilePermission> perms;
     try {
-      if (view.readAttributes().isSymbolicLink()) {
+      PosixFileAttributes attributes = view.readAttributes();
+      if (attributes.isSymbolicLink()) {
         return; // reported as a stray entry; its own mode is meaningless
       }
-      perms = view.readAttributes().permissions();
+      perms = attributes.permissions();
     } catch (IOException e) {
       add(Severity.ERROR, Check.PERMISSIONS, p, "cannot read its permissions: " + e);
       return;

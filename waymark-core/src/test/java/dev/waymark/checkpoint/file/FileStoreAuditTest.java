@@ -131,6 +131,21 @@ class FileStoreAuditTest {
   }
 
   @Test
+  void auditsAStateDirectoryReachedThroughASymbolicLink() throws IOException {
+    commit("nightly", "0", Cursor.ofOffset(1));
+    Path link =
+        Files.createSymbolicLink(state.resolveSibling(state.getFileName() + "-link"), state);
+    try {
+      FileStoreAudit.Report report = FileStoreAudit.run(link);
+
+      assertThat(report.findings()).isEmpty();
+      assertThat(report.jobs()).containsExactly("nightly");
+    } finally {
+      Files.delete(link);
+    }
+  }
+
+  @Test
   void refusesAMissingStateDirectoryOrJob() {
     assertThatThrownBy(() -> FileStoreAudit.run(state.resolve("nope")))
         .isInstanceOf(WaymarkException.class)
