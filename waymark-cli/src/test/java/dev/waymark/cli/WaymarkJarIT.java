@@ -8,6 +8,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -21,11 +22,19 @@ class WaymarkJarIT {
   @TempDir Path dir;
 
   private CliRun java(String... args) throws IOException, InterruptedException {
+    return run(javaCommand(args));
+  }
+
+  private static List<String> javaCommand(String... args) {
     List<String> command = new ArrayList<>();
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.add("-jar");
     command.add(JAR.toAbsolutePath().toString());
     command.addAll(List.of(args));
+    return command;
+  }
+
+  private CliRun run(List<String> command) throws IOException, InterruptedException {
     Path out = dir.resolve("out.txt");
     Path err = dir.resolve("err.txt");
     Process p =
@@ -38,6 +47,38 @@ class WaymarkJarIT {
         p.exitValue(),
         Files.readString(out, StandardCharsets.UTF_8),
         Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void filesCreatedUnderAPermissiveUmaskAreNotGroupWritableSoTheAuditIsClean() throws Exception {
+    // Regression: the lock file used to be created with 0666 & ~umask, group-writable under 002.
+    Path legacy =
+        Files.writeString(
+            dir.resolve("skus.ckpt.json"),
+            "{\"last_file\": \"skus_00003.json\", \"last_file_idx\": 3}");
+    Path state = dir.resolve("state");
+    List<String> command =
+        javaCommand(
+            "checkpoint",
+            "import-legacy",
+            legacy.toString(),
+            "--state",
+            state.toString(),
+            "--job",
+            "skus");
+    StringBuilder shell = new StringBuilder("umask 002 && exec");
+    for (String arg : command) {
+      shell.append(" '").append(arg.replace("'", "'\\''")).append("'");
+    }
+
+    CliRun imported = run(List.of("/bin/sh", "-c", shell.toString()));
+    CliRun audit = java("checkpoint", "audit", "--state", state.toString());
+
+    assertThat(imported.exitCode()).as(imported.toString()).isZero();
+    assertThat(Files.getPosixFilePermissions(state.resolve("skus/waymark.lock")))
+        .doesNotContain(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+    assertThat(audit.exitCode()).as(audit.toString()).isZero();
+    assertThat(audit.out()).endsWith("Clean.\n");
   }
 
   @Test
