@@ -49,8 +49,10 @@ final class HistoryCommand implements Callable<Integer> {
     List<CheckpointInvalidException> errors = new ArrayList<>();
     List<Object> partitions = new ArrayList<>();
     for (Partitions.State s : Partitions.read(inspector, partition)) {
-      // Entries above the current sequence are orphans of an interrupted commit, as for readers.
-      long limit = s.checkpoint().map(Checkpoint::sequence).orElse(Long.MAX_VALUE);
+      // Entries above the current sequence are orphans of an interrupted commit, which rollback
+      // refuses; with a damaged current checkpoint every entry is a candidate.
+      long limit =
+          s.checkpoint().map(Checkpoint::sequence).orElse(s.error() != null ? Long.MAX_VALUE : 0L);
       List<Map<String, Object>> versions = new ArrayList<>();
       for (KeptFile f : inspector.historyFiles(s.partition())) {
         if (f.sequence() > limit) {
