@@ -81,10 +81,10 @@ final class DemoCommand implements Callable<Integer> {
     int exit2 = runJob(out, feed, output, state, -1);
     if (exit2 != 0) {
       out.printf("Run 2 failed with exit code %d.%n", exit2);
-      return ExitCodes.FAILURE;
+      return ExitCode.FAILURE.code;
     }
 
-    return verify(out, feed, output, state) ? ExitCodes.OK : ExitCodes.FAILURE;
+    return verify(out, feed, output, state) ? ExitCode.OK.code : ExitCode.FAILURE.code;
   }
 
   private boolean verify(PrintWriter out, Path feed, Path output, Path state) throws IOException {

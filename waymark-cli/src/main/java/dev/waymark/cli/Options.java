@@ -1,0 +1,112 @@
+package dev.waymark.cli;
+
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.CheckpointReader;
+import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.file.FileStoreInspector;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.function.Function;
+import picocli.CommandLine.Option;
+
+/** The options every checkpoint verb shares, as picocli mixins. */
+final class Options {
+  private Options() {}
+
+  /** {@code --state DIR}. */
+  static final class State {
+    @Option(
+        names = "--state",
+        paramLabel = "DIR",
+        defaultValue = "./state",
+        description = "State directory, one folder per job (default: ${DEFAULT-VALUE}).")
+    Path dir;
+
+    Path dir() {
+      return dir.toAbsolutePath().normalize();
+    }
+
+    /** Returns the state directory, or fails if it does not exist. */
+    Path requireDirectory() {
+      Path state = dir();
+      if (!Files.isDirectory(state)) {
+        throw new WaymarkException(
+            "State directory "
+                + state
+                + " does not exist. Point --state at the directory your jobs write to.");
+      }
+      return state;
+    }
+
+    /**
+     * Fails with a message naming the jobs that do exist, so that a typo never creates or reads an
+     * empty job.
+     */
+    FileStoreInspector requireJob(String job) {
+      Names.requireValid("job", job);
+      Path state = requireDirectory();
+      FileStoreInspector inspector = FileStoreInspector.of(state, job);
+      if (!inspector.exists()) {
+        throw new WaymarkException(
+            "No job '"
+                + job
+                + "' in state directory "
+                + state
+                + "; the jobs there are "
+                + FileCheckpointStore.jobs(state)
+                + ". Check --job and --state.");
+      }
+      return inspector;
+    }
+  }
+
+  /** {@code --json}. */
+  static final class Json {
+    @Option(names = "--json", description = "Print one line of JSON for scripts instead of text.")
+    boolean enabled;
+  }
+
+  /** A required {@code --job NAME}. */
+  static final class Job {
+    @Option(names = "--job", paramLabel = "NAME", required = true, description = "The job.")
+    String name;
+  }
+
+  /** An optional {@code --job NAME}: without it the verb covers every job. */
+  static final class AnyJob {
+    @Option(
+        names = "--job",
+        paramLabel = "NAME",
+        description = "Only this job (default: every job in the state directory).")
+    String name;
+  }
+
+  /**
+   * The one partition a write verb changes: {@code --partition P}, which may be left out when the
+   * job has at most one partition (then that one, or {@value CheckpointReader#DEFAULT_PARTITION}
+   * for a job with none).
+   *
+   * @throws picocli.CommandLine.ParameterException via {@code usage} if the choice is ambiguous
+   */
+  static String onePartition(
+      String given, CheckpointReader reader, Function<String, RuntimeException> usage) {
+    if (given != null) {
+      return Names.requireValid("partition", given);
+    }
+    List<String> partitions = reader.partitions();
+    if (partitions.isEmpty()) {
+      return CheckpointReader.DEFAULT_PARTITION;
+    }
+    if (partitions.size() == 1) {
+      return partitions.get(0);
+    }
+    throw usage.apply(
+        "job '"
+            + reader.job()
+            + "' has partitions "
+            + partitions
+            + "; choose one with --partition P.");
+  }
+}

@@ -1,0 +1,66 @@
+package dev.waymark.cli;
+
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointReader;
+import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.file.FileStoreInspector;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/** The current state of each partition, as the read verbs see it without taking the lock. */
+final class Partitions {
+  private Partitions() {}
+
+  /** One partition's current checkpoint, or why it could not be read. */
+  record State(
+      String job,
+      String partition,
+      Path path,
+      Optional<Checkpoint> checkpoint,
+      CheckpointInvalidException error) {
+
+    String status() {
+      return error != null ? "invalid" : checkpoint.isPresent() ? "ok" : "never_committed";
+    }
+  }
+
+  /**
+   * Reads {@code partition} (or, if null, every partition) of the job.
+   *
+   * @throws WaymarkException if the job has no such partition
+   */
+  static List<State> read(FileStoreInspector inspector, String partition) {
+    CheckpointReader reader =
+        FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job());
+    List<String> names = reader.partitions();
+    if (partition != null) {
+      Names.requireValid("partition", partition);
+      if (!names.contains(partition)) {
+        throw new WaymarkException(
+            "Job '"
+                + inspector.job()
+                + "' has no partition '"
+                + partition
+                + "'; its partitions are "
+                + names
+                + ". Check --partition.");
+      }
+      names = List.of(partition);
+    }
+    List<State> states = new ArrayList<>();
+    for (String p : names) {
+      Path path = inspector.checkpointPath(p);
+      try {
+        states.add(new State(inspector.job(), p, path, reader.read(p), null));
+      } catch (CheckpointInvalidException e) {
+        states.add(new State(inspector.job(), p, path, Optional.empty(), e));
+      }
+    }
+    return states;
+  }
+}

@@ -1,0 +1,124 @@
+package dev.waymark.cli;
+
+import static dev.waymark.cli.CliRun.waymark;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.waymark.checkpoint.Cursor;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class ErrorsAndHelpTest {
+  @TempDir Path dir;
+
+  @Test
+  void topLevelHelpListsTheExitCodes() {
+    CliRun run = waymark("--help");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains("Usage: waymark")
+        .contains("checkpoint")
+        .contains("Exit codes:")
+        .containsPattern("\\n +0 +Success")
+        .containsPattern("\\n +2 +Usage error")
+        .containsPattern("\\n +3 +Another process holds the job's lock")
+        .containsPattern("\\n +4 +A checkpoint cannot be trusted")
+        .containsPattern("\\n +5 +Bad input")
+        .containsPattern("\\n +75 +A transient failure");
+  }
+
+  @Test
+  void checkpointHelpListsVerbsAndExitCodes() {
+    CliRun run = waymark("checkpoint", "--help");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out())
+        .contains(
+            "status", "show", "history", "rollback", "reset", "migrate", "import-legacy", "audit")
+        .contains("Exit codes:")
+        .containsPattern("\\n +1 +Failure");
+  }
+
+  @Test
+  void aMissingVerbIsAUsageError() {
+    CliRun run = waymark("checkpoint");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith("waymark: Missing required subcommand")
+        .contains("Try 'waymark checkpoint --help'");
+  }
+
+  @Test
+  void anUnknownOptionIsAUsageErrorWithAHint() {
+    CliRun run = waymark("checkpoint", "status", "--stat", "x");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith("waymark: Unknown options: '--stat', 'x'")
+        .contains("Possible solutions: --state")
+        .contains("Try 'waymark checkpoint status --help' for more information.");
+  }
+
+  @Test
+  void anInvalidJobNameIsAUsageErrorWithTheRule() {
+    CliRun run = waymark("checkpoint", "show", "--state", dir.toString(), "--job", "../etc");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err())
+        .isEqualTo(
+            "waymark: job name '../etc' is not allowed: use letters, digits, '.', '_' and '-', not"
+                + " starting with '.' and without '..'\n");
+  }
+
+  @Test
+  void errorsPrintNoStackTraceUnlessDebug() {
+    new StateFixture(dir).commit("nightly", "0", Cursor.ofOffset(1));
+    Path torn = new StateFixture(dir).truncate("nightly", "0");
+
+    CliRun plain =
+        waymark(
+            "checkpoint", "rollback", "--state", dir.toString(), "--job", "nightly", "--to", "5");
+    CliRun debug =
+        waymark(
+            "checkpoint",
+            "rollback",
+            "--state",
+            dir.toString(),
+            "--job",
+            "nightly",
+            "--to",
+            "5",
+            "--debug");
+
+    assertThat(plain.exitCode()).isEqualTo(1);
+    assertThat(plain.err()).doesNotContain("\tat ").hasLineCount(1);
+    assertThat(debug.exitCode()).isEqualTo(1);
+    assertThat(debug.err())
+        .startsWith("waymark: Cannot roll back job 'nightly' partition '0' to sequence 5")
+        .contains("dev.waymark.WaymarkException")
+        .contains("\tat dev.waymark.checkpoint.file.FileCheckpointStore.rollback");
+    assertThat(torn).exists();
+  }
+
+  @Test
+  void debugIsAlsoAcceptedBeforeTheVerb() {
+    CliRun run =
+        waymark("--debug", "checkpoint", "status", "--state", dir.resolve("nope").toString());
+
+    assertThat(run.exitCode()).isEqualTo(1);
+    assertThat(run.err()).contains("does not exist").contains("\tat ");
+  }
+
+  @Test
+  void exitCodesFollowTheKindOfFailure() {
+    assertThat(ExitCode.of(new dev.waymark.checkpoint.LockHeldException("j", dir, "pid 1")).code)
+        .isEqualTo(3);
+    assertThat(ExitCode.of(new dev.waymark.checkpoint.FencedException("job 'j'", 1, 2)).code)
+        .isEqualTo(3);
+    assertThat(ExitCode.of(new BadInputException("bad", null)).code).isEqualTo(5);
+    assertThat(ExitCode.of(new IllegalArgumentException("job name")).code).isEqualTo(2);
+    assertThat(ExitCode.of(new IllegalStateException("bug")).code).isEqualTo(1);
+  }
+}

@@ -1,0 +1,134 @@
+package dev.waymark.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Runs the real shaded jar in a child JVM: exit codes as a shell sees them. */
+class WaymarkJarIT {
+  private static final Path JAR = Path.of("target", "waymark.jar");
+
+  @TempDir Path dir;
+
+  private CliRun java(String... args) throws IOException, InterruptedException {
+    return run(javaCommand(args));
+  }
+
+  private static List<String> javaCommand(String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.add("-jar");
+    command.add(JAR.toAbsolutePath().toString());
+    command.addAll(List.of(args));
+    return command;
+  }
+
+  private CliRun run(List<String> command) throws IOException, InterruptedException {
+    Path out = dir.resolve("out.txt");
+    Path err = dir.resolve("err.txt");
+    Process p =
+        new ProcessBuilder(command)
+            .redirectOutput(out.toFile())
+            .redirectError(err.toFile())
+            .start();
+    assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("waymark finished").isTrue();
+    return new CliRun(
+        p.exitValue(),
+        Files.readString(out, StandardCharsets.UTF_8),
+        Files.readString(err, StandardCharsets.UTF_8));
+  }
+
+  @Test
+  void filesCreatedUnderAPermissiveUmaskAreNotGroupWritableSoTheAuditIsClean() throws Exception {
+    // Regression: the lock file used to be created with 0666 & ~umask, group-writable under 002.
+    Path legacy =
+        Files.writeString(
+            dir.resolve("skus.ckpt.json"),
+            "{\"last_file\": \"skus_00003.json\", \"last_file_idx\": 3}");
+    Path state = dir.resolve("state");
+    List<String> command =
+        javaCommand(
+            "checkpoint",
+            "import-legacy",
+            legacy.toString(),
+            "--state",
+            state.toString(),
+            "--job",
+            "skus");
+    StringBuilder shell = new StringBuilder("umask 002 && exec");
+    for (String arg : command) {
+      shell.append(" '").append(arg.replace("'", "'\\''")).append("'");
+    }
+
+    CliRun imported = run(List.of("/bin/sh", "-c", shell.toString()));
+    CliRun audit = java("checkpoint", "audit", "--state", state.toString());
+
+    assertThat(imported.exitCode()).as(imported.toString()).isZero();
+    assertThat(Files.getPosixFilePermissions(state.resolve("skus/waymark.lock")))
+        .doesNotContain(PosixFilePermission.GROUP_WRITE, PosixFilePermission.OTHERS_WRITE);
+    assertThat(audit.exitCode()).as(audit.toString()).isZero();
+    assertThat(audit.out()).endsWith("Clean.\n");
+  }
+
+  @Test
+  void theJarPrintsHelpWithExitCodes() throws Exception {
+    CliRun run = java("checkpoint", "--help");
+
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).contains("Usage: waymark checkpoint").contains("Exit codes:");
+  }
+
+  @Test
+  void rollbackWhileAnotherProcessHoldsTheLockExitsWith3NamingThatProcess() throws Exception {
+    Path state = dir.resolve("state");
+    try (FileCheckpointStore writer = FileCheckpointStore.open(state, "nightly")) {
+      writer.commit(Cursor.ofOffset(1));
+      writer.commit(Cursor.ofOffset(2));
+
+      CliRun run =
+          java(
+              "checkpoint",
+              "rollback",
+              "--state",
+              state.toString(),
+              "--job",
+              "nightly",
+              "--to",
+              "1");
+
+      assertThat(run.exitCode()).as(run.toString()).isEqualTo(3);
+      assertThat(run.err())
+          .startsWith("waymark: Job 'nightly' is locked by pid " + ProcessHandle.current().pid())
+          .doesNotContain("this same process")
+          .doesNotContain("\tat ");
+    }
+  }
+
+  @Test
+  void aTruncatedCheckpointExitsWith4FromTheShell() throws Exception {
+    Path state = dir.resolve("state");
+    try (FileCheckpointStore writer = FileCheckpointStore.open(state, "nightly")) {
+      writer.commit(Cursor.ofOffset(1));
+    }
+    Path torn = new StateFixture(state).truncate("nightly", "0");
+
+    CliRun status = java("checkpoint", "status", "--state", state.toString(), "--json");
+    CliRun audit = java("checkpoint", "audit", "--state", state.toString());
+
+    assertThat(status.exitCode()).isEqualTo(4);
+    assertThat(status.out()).contains("\"status\":\"invalid\"").contains(torn.toString());
+    assertThat(audit.exitCode()).isEqualTo(4);
+    assertThat(audit.out()).contains("INVALID " + torn);
+  }
+}
