@@ -1,8 +1,9 @@
 package dev.waymark.cli;
 
 import dev.waymark.checkpoint.Checkpoint;
-import dev.waymark.checkpoint.CheckpointReader;
+import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.ingest.FeedGenerator;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -11,30 +12,39 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.stream.Stream;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 import picocli.CommandLine.Spec;
 
 /**
- * {@code waymark demo}: a job over a generated feed crashes between committing a file's output and
- * committing its checkpoint, then resumes from the checkpoint, and the result is checked.
- *
- * <p>Until the ingestion runner lands, "the job" is {@link DemoJob}: it writes one output file per
- * input file (idempotent by name) and checkpoints after each, in a child JVM that really dies.
+ * {@code waymark demo}: generates a feed, runs {@code waymark ingest} into SQLite in a child JVM
+ * that dies between a unit's commit and its checkpoint near the middle, runs it again, and proves
+ * convergence: every distinct record loaded once, the checkpoint at the last file.
  */
 @Command(
     name = "demo",
     description = {
-      "Shows a crash and a resume: generates a feed under --dir, runs a job that dies between",
-      "committing a file's output and its checkpoint, runs it again and checks the result."
+      "Generates a feed under --dir, ingests it into SQLite in a child process that crashes",
+      "between committing a unit of files and writing its checkpoint, runs the same command",
+      "again, and checks that the table holds every distinct record exactly once."
     })
 final class DemoCommand implements Callable<Integer> {
-  @Spec picocli.CommandLine.Model.CommandSpec spec;
+  private static final String JOB = "demo";
+  private static final int UNIT_FILES = 50;
+
+  @Spec CommandSpec spec;
 
   @Option(
       names = "--dir",
@@ -48,97 +58,147 @@ final class DemoCommand implements Callable<Integer> {
       description = "Files in the generated feed (default: ${DEFAULT-VALUE}).")
   int files;
 
+  @Option(
+      names = "--rows",
+      defaultValue = "100",
+      description = "Records per file (default: ${DEFAULT-VALUE}).")
+  int rows;
+
   @Override
   public Integer call() throws Exception {
     PrintWriter out = spec.commandLine().getOut();
-    if (files < 2) {
-      throw new picocli.CommandLine.ParameterException(
-          spec.commandLine(), "--files must be at least 2");
+    if (files < 2 * UNIT_FILES) {
+      throw new ParameterException(
+          spec.commandLine(), "--files must be at least " + 2 * UNIT_FILES);
     }
-    Path feed = dir.resolve("feed"), output = dir.resolve("output"), state = dir.resolve("state");
+    dir = dir.toAbsolutePath().normalize();
+    Path feed = dir.resolve("feed"), state = dir.resolve("state");
+    String db = "jdbc:sqlite:" + dir.resolve("waymark.db");
     deleteRecursively(dir);
-    Files.createDirectories(feed);
-    Files.createDirectories(output);
-    long records = DemoJob.generateFeed(feed, files);
-    out.printf("Generated %,d files (%,d records) in %s%n", files, records, feed);
-
-    int crashAfter = files / 2 + 17;
+    Files.createDirectories(dir);
+    long t0 = System.nanoTime();
+    FeedGenerator.Summary feedSummary = FeedGenerator.generate(feed, files, rows, 42);
     out.printf(
-        "%nRun 1: the job will die (Runtime.halt) after committing file %d's output,"
-            + " before its checkpoint.%n",
-        crashAfter);
-    int exit1 = runJob(out, feed, output, state, crashAfter);
-    out.printf("Run 1 ended with exit code %d: the process died mid-job.%n", exit1);
-    try (var store = FileCheckpointStore.open(state, DemoJob.JOB)) {
-      Checkpoint c = store.read().orElseThrow();
-      out.printf(
-          "Checkpoint after the crash: sequence %d, cursor %s (file %d's output exists, its"
-              + " checkpoint does not).%n",
-          c.sequence(), c.cursor(), crashAfter);
-    }
+        "Generated %,d files, %,d records (%,d distinct) in %s%n",
+        feedSummary.files(), feedSummary.records(), feedSummary.distinctRecords(), feed);
+
+    List<String> ingest =
+        List.of(
+            "ingest",
+            "--input",
+            feed.toString(),
+            "--db",
+            db,
+            "--state",
+            state.toString(),
+            "--job",
+            JOB,
+            "--commit-every",
+            Integer.toString(UNIT_FILES));
+    int crashUnit = files / UNIT_FILES / 2;
+    out.printf(
+        "%nRun 1: waymark %s%n"
+            + "       (commits every %d files; WAYMARK_FAULT=crash-after-commit:%d kills the JVM"
+            + " after unit %d's rows commit, before its checkpoint)%n",
+        String.join(" ", ingest), UNIT_FILES, crashUnit, crashUnit);
+    int exit1 = run(out, ingest, "crash-after-commit:" + crashUnit);
+    long rowsAfterCrash = count(db, "SELECT COUNT(*) FROM skus_staging");
+    Checkpoint afterCrash = FileCheckpointStore.reader(state, JOB).read().orElseThrow();
+    out.printf(
+        "Run 1 died with exit code %d. The table holds %,d rows; the checkpoint says %s:%n"
+            + "the last unit's rows are in, its checkpoint is not.%n",
+        exit1, rowsAfterCrash, afterCrash.cursor());
 
     out.printf("%nRun 2: the same command again.%n");
-    int exit2 = runJob(out, feed, output, state, -1);
+    int exit2 = run(out, ingest, null);
     if (exit2 != 0) {
       out.printf("Run 2 failed with exit code %d.%n", exit2);
       return ExitCode.FAILURE.code;
     }
-
-    return verify(out, feed, output, state) ? ExitCode.OK.code : ExitCode.FAILURE.code;
+    return verify(out, db, state, feedSummary, t0) ? ExitCode.OK.code : ExitCode.FAILURE.code;
   }
 
-  private boolean verify(PrintWriter out, Path feed, Path output, Path state) throws IOException {
-    List<String> inputs = DemoJob.listFeed(feed);
-    long outputs;
-    try (Stream<Path> s = Files.list(output)) {
-      outputs = s.filter(p -> p.getFileName().toString().endsWith(".out")).count();
-    }
-    CheckpointReader reader = FileCheckpointStore.reader(state, DemoJob.JOB);
-    Checkpoint last = reader.read().orElseThrow();
-    String lastName = inputs.get(inputs.size() - 1);
-    boolean atEnd =
-        last.cursor().string("file").orElse("").equals(lastName)
-            && last.cursor().number("files").orElse(-1) == inputs.size();
-    out.printf("%nResult:%n");
-    out.printf("  input files            %,d%n", inputs.size());
+  private boolean verify(
+      PrintWriter out, String db, Path state, FeedGenerator.Summary feed, long t0)
+      throws SQLException {
+    long rowsLoaded = count(db, "SELECT COUNT(*) FROM skus_staging");
+    long distinctKeys = count(db, "SELECT COUNT(DISTINCT dedup_key) FROM skus_staging");
+    Checkpoint last = FileCheckpointStore.reader(state, JOB).read().orElseThrow();
+    Cursor expected = Cursor.ofFile(FeedGenerator.fileName(feed.files() - 1), feed.files());
+    boolean ok =
+        rowsLoaded == feed.distinctRecords()
+            && distinctKeys == rowsLoaded
+            && last.cursor().equals(expected);
+    out.printf("%nCheck:%n");
+    out.printf("  distinct records in the feed   %,d%n", feed.distinctRecords());
     out.printf(
-        "  output files           %,d (one per input file, none missing, none twice)%n", outputs);
-    out.printf("  final checkpoint       sequence %d, %s%n", last.sequence(), last.cursor());
+        "  rows in skus_staging           %,d (%,d distinct keys: none twice)%n",
+        rowsLoaded, distinctKeys);
     out.printf(
-        "  checkpoint file        %s%n", state.resolve(DemoJob.JOB + "/partitions/0/checkpoint"));
-    boolean ok = outputs == inputs.size() && atEnd;
+        "  final checkpoint               sequence %d, %s%n", last.sequence(), last.cursor());
     out.printf(
-        "%s%n",
+        "%s (%.1f s in all)%n",
         ok
-            ? "Converged: the rerun resumed at the first file whose checkpoint was missing and"
-                + " finished the feed."
-            : "NOT converged: see the figures above.");
-    out.printf("Inspect it: ./waymark checkpoint status --state %s%n", state);
+            ? "Converged: the rerun resumed after the last checkpoint, redid the one unit whose"
+                + " checkpoint was lost without inserting a row twice, and finished the feed."
+            : "NOT converged: see the figures above.",
+        (System.nanoTime() - t0) / 1e9);
+    out.printf(
+        "Look closer: ./waymark checkpoint status --state %s   and   sqlite3 %s%n",
+        state, db.substring("jdbc:sqlite:".length()));
     return ok;
   }
 
-  private static int runJob(PrintWriter out, Path feed, Path output, Path state, int crashAfter)
+  /** Runs {@code waymark ARGS} in a child JVM, echoing a readable selection of its lines. */
+  private static int run(PrintWriter out, List<String> args, String fault)
       throws IOException, InterruptedException {
-    String java = ProcessHandle.current().info().command().orElse("java");
     List<String> cmd = new ArrayList<>();
-    cmd.add(java);
+    cmd.add(ProcessHandle.current().info().command().orElse("java"));
     cmd.add("-cp");
     cmd.add(System.getProperty("java.class.path"));
-    cmd.add(DemoJob.class.getName());
-    cmd.add(feed.toString());
-    cmd.add(output.toString());
-    cmd.add(state.toString());
-    cmd.add(Integer.toString(crashAfter));
-    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+    cmd.add(Main.class.getName());
+    cmd.addAll(args);
+    ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true);
+    if (fault != null) {
+      pb.environment().put("WAYMARK_FAULT", fault);
+    } else {
+      pb.environment().remove("WAYMARK_FAULT");
+    }
+    Process p = pb.start();
+    String previous = null;
+    int shown = 0;
     try (BufferedReader r =
         new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
-      String line;
-      while ((line = r.readLine()) != null) {
-        out.println("  | " + line);
+      for (String line; (line = r.readLine()) != null; ) {
+        boolean fileLine = line.startsWith("[");
+        if (!fileLine || shown < 2 || line.matches("\\[\\d*(000|250|500|750)/.*")) {
+          if (fileLine && previous != null && shown >= 2) {
+            out.println("  | ...");
+          }
+          out.println("  | " + line);
+          shown++;
+          previous = null;
+        } else {
+          previous = line;
+        }
         out.flush();
       }
     }
-    return p.waitFor();
+    int exit = p.waitFor();
+    if (previous != null) {
+      out.println("  | ...");
+      out.println("  | " + previous);
+    }
+    return exit;
+  }
+
+  private static long count(String db, String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
   }
 
   private static void deleteRecursively(Path dir) throws IOException {

@@ -22,7 +22,13 @@ import picocli.CommandLine.ScopeType;
     versionProvider = Main.Version.class,
     description = "Crash-safe checkpoints for long batch jobs.",
     // Later top-level verbs (ingest, demo, generate, torture, worker, wait) register here.
-    subcommands = {DemoCommand.class, CheckpointCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      IngestCommand.class,
+      DemoCommand.class,
+      GenerateCommand.class,
+      CheckpointCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main {
 
   @Option(

@@ -132,7 +132,8 @@ public final class IngestJob {
             listener.started(
                 start,
                 listing.size(),
-                start == 0 ? null : checkpoint.get().cursor().string("file").orElse(null));
+                start < listing.size() ? listing.name(start) : null,
+                start > 0);
             announced = true;
           }
           rescan = false; // a retry resumes from what this run has committed

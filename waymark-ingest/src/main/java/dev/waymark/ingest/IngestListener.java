@@ -9,10 +9,11 @@ import java.time.Duration;
 public interface IngestListener {
 
   /**
-   * The run starts at file {@code startIndex} (0-based) of {@code total}; {@code resumedAfter} is
-   * the last committed file's name, or null on a first run (or a rescan).
+   * The run starts at file {@code startIndex} (0-based) of {@code total}, named {@code startName}
+   * (null when every file is committed already); {@code resumed} is whether a checkpoint said where
+   * to start.
    */
-  default void started(int startIndex, int total, String resumedAfter) {}
+  default void started(int startIndex, int total, String startName, boolean resumed) {}
 
   /** File {@code index} (0-based) is committed, with its counts. */
   default void fileCommitted(int index, int total, String name, long newRows, long duplicates) {}
