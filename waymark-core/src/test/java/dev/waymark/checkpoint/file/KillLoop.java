@@ -283,7 +283,17 @@ final class KillLoop {
       }
     }
 
-    try (FileCheckpointStore store = FileCheckpointStore.open(state, job)) {
+    FileCheckpointStore store;
+    try {
+      store = FileCheckpointStore.open(state, job);
+    } catch (WaymarkException e) {
+      return v.fail(
+          "the store cannot be opened after the kill: "
+              + e.getMessage()
+              + "\nCheckpoint file content: "
+              + preview(checkpointFile));
+    }
+    try (store) {
       Optional<Checkpoint> reopened = store.read(CommitLoopChild.PARTITION);
       if (!reopened.equals(raw)) {
         return v.fail("opening the store changed the checkpoint from " + raw + " to " + reopened);
@@ -312,10 +322,7 @@ final class KillLoop {
       }
     } catch (WaymarkException e) {
       return v.fail(
-          "the store cannot be opened after the kill: "
-              + e.getMessage()
-              + "\nCheckpoint file content: "
-              + preview(checkpointFile));
+          "the reopened store cannot read the partition or its history: " + e.getMessage());
     }
     try (Stream<Path> files = Files.walk(state.resolve(job))) {
       List<Path> temps =
