@@ -28,11 +28,12 @@ import java.util.stream.Stream;
  *       between its launch and about when its store is open (JVM start-up, lock, epoch write,
  *       deleting temps); otherwise a random delay of up to {@code maxDelay} after it printed {@code
  *       ready}, which lands in the commit loop.
- *   <li>Check: the child died of SIGKILL (exit 137); its acknowledgements ran one by one from where
- *       the last round ended; the checkpoint reads without an exception and its sequence is the
- *       last acknowledged one or one more, with that sequence's cursor and the child's epoch; a
- *       fresh {@link FileCheckpointStore#open} succeeds, reads the same, takes a higher epoch,
- *       lists the current version last in history, and leaves no temp file.
+ *   <li>Check: the child died of SIGKILL (exit 137); it took an epoch above the last writer's and
+ *       its acknowledgements ran one by one from where the last round ended; the checkpoint reads
+ *       without an exception and its sequence is the last acknowledged one or one more, with that
+ *       sequence's cursor and the child's epoch; a fresh {@link FileCheckpointStore#open} succeeds,
+ *       reads the same, takes a higher epoch, lists the current version last in history, and leaves
+ *       no temp file.
  * </ol>
  *
  * <p>The random instants come from a seeded {@link Random}, so a run's schedule (which rounds are
@@ -106,6 +107,7 @@ final class KillLoop {
   Outcome run(int kills) throws IOException, InterruptedException {
     List<Round> rounds = new ArrayList<>();
     long verified = 0;
+    long verifiedEpoch = 0;
     for (int i = 1; i <= kills; i++) {
       boolean early = i > 1 && random.nextDouble() < earlyShare;
       double fraction = random.nextDouble();
@@ -142,7 +144,7 @@ final class KillLoop {
               + " us, child pid "
               + child.pid()
               + ")";
-      Verdict verdict = check(child, exit, verified);
+      Verdict verdict = check(child, exit, verified, verifiedEpoch);
       Round round =
           new Round(
               i, early, delayMicros, verdict.phase, verdict.acks, verdict.base, verdict.recovered);
@@ -151,6 +153,7 @@ final class KillLoop {
         return new Outcome(rounds, Optional.of(where + ": " + verdict.violation));
       }
       verified = verdict.recovered;
+      verifiedEpoch = verdict.epoch;
     }
     return new Outcome(rounds, Optional.empty());
   }
@@ -167,6 +170,7 @@ final class KillLoop {
     int acks;
     long base;
     long recovered;
+    long epoch;
     String violation;
 
     Verdict fail(String message) {
@@ -176,9 +180,11 @@ final class KillLoop {
   }
 
   /**
-   * Checks the state a killed child left; {@code verified} is the sequence the last round found.
+   * Checks the state a killed child left; {@code verified} and {@code verifiedEpoch} are the
+   * sequence the last round found and the epoch it opened the store with.
    */
-  private Verdict check(ChildJvm child, int exit, long verified) throws IOException {
+  private Verdict check(ChildJvm child, int exit, long verified, long verifiedEpoch)
+      throws IOException {
     Verdict v = new Verdict();
     v.base = verified;
     v.recovered = verified;
@@ -202,6 +208,13 @@ final class KillLoop {
       if (f[0].equals("ready") && f.length == 3 && v.phase == Phase.STARTING) {
         v.phase = Phase.OPEN;
         childEpoch = Long.parseLong(f[2]);
+        if (childEpoch <= verifiedEpoch) {
+          return v.fail(
+              "the child took epoch "
+                  + childEpoch
+                  + ", not above the last writer's "
+                  + verifiedEpoch);
+        }
         if (n != verified) {
           return v.fail(
               "the child opened the store at sequence "
@@ -298,13 +311,16 @@ final class KillLoop {
       if (!reopened.equals(raw)) {
         return v.fail("opening the store changed the checkpoint from " + raw + " to " + reopened);
       }
-      if (store.epoch() <= childEpoch) {
+      if (store.epoch() <= Math.max(childEpoch, verifiedEpoch)) {
         return v.fail(
             "the next writer took epoch "
                 + store.epoch()
                 + ", not above the child's "
-                + childEpoch);
+                + childEpoch
+                + " and the last check's "
+                + verifiedEpoch);
       }
+      v.epoch = store.epoch();
       List<Checkpoint> history = store.history(CommitLoopChild.PARTITION);
       if (raw.isPresent()
           && (history.isEmpty() || !history.get(history.size() - 1).equals(raw.get()))) {
