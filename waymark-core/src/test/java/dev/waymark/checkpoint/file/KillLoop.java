@@ -61,6 +61,7 @@ final class KillLoop {
       int index,
       boolean early,
       long delayMicros,
+      long millisToReady,
       Phase phase,
       int acks,
       long lastAcknowledged,
@@ -117,6 +118,7 @@ final class KillLoop {
       }
       int exit;
       long delayMicros;
+      long millisToReady = -1;
       ChildJvm child = ChildJvm.start(CommitLoopChild.class, logDir, args.toArray(String[]::new));
       try {
         if (early) {
@@ -124,6 +126,7 @@ final class KillLoop {
         } else {
           if (child.awaitLine("ready ", Duration.ofSeconds(60)) != null) {
             Duration toReady = child.age();
+            millisToReady = toReady.toMillis();
             startupEstimate = startupEstimate.multipliedBy(3).plus(toReady).dividedBy(4);
           }
           delayMicros = (long) (fraction * maxDelay.toNanos() / 1000);
@@ -147,7 +150,14 @@ final class KillLoop {
       Verdict verdict = check(child, exit, verified, verifiedEpoch);
       Round round =
           new Round(
-              i, early, delayMicros, verdict.phase, verdict.acks, verdict.base, verdict.recovered);
+              i,
+              early,
+              delayMicros,
+              millisToReady,
+              verdict.phase,
+              verdict.acks,
+              verdict.base,
+              verdict.recovered);
       rounds.add(round);
       if (verdict.violation != null) {
         return new Outcome(rounds, Optional.of(where + ": " + verdict.violation));
