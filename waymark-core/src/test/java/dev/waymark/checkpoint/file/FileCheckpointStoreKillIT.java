@@ -138,6 +138,18 @@ class FileCheckpointStoreKillIT {
             SEED,
             rounds.stream().filter(KillLoop.Round::early).count(),
             rounds.stream().filter(r -> !r.early()).count()));
+    long[] toReady =
+        rounds.stream()
+            .mapToLong(KillLoop.Round::millisToReady)
+            .filter(t -> t >= 0)
+            .sorted()
+            .toArray();
+    if (toReady.length > 0) {
+      out.append(
+          String.format(
+              "  child JVM launch to 'ready' (store open): median %d ms, 90th percentile %d ms%n",
+              toReady[toReady.length / 2], toReady[toReady.length * 9 / 10]));
+    }
     out.append("  where the kill landed                      kills  left the in-flight version\n");
     for (KillLoop.Phase phase : KillLoop.Phase.values()) {
       List<KillLoop.Round> in = rounds.stream().filter(r -> r.phase() == phase).toList();

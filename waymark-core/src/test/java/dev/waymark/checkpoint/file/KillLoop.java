@@ -28,11 +28,12 @@ import java.util.stream.Stream;
  *       between its launch and about when its store is open (JVM start-up, lock, epoch write,
  *       deleting temps); otherwise a random delay of up to {@code maxDelay} after it printed {@code
  *       ready}, which lands in the commit loop.
- *   <li>Check: the child died of SIGKILL (exit 137); its acknowledgements ran one by one from where
- *       the last round ended; the checkpoint reads without an exception and its sequence is the
- *       last acknowledged one or one more, with that sequence's cursor and the child's epoch; a
- *       fresh {@link FileCheckpointStore#open} succeeds, reads the same, takes a higher epoch,
- *       lists the current version last in history, and leaves no temp file.
+ *   <li>Check: the child died of SIGKILL (exit 137); it took an epoch above the last writer's and
+ *       its acknowledgements ran one by one from where the last round ended; the checkpoint reads
+ *       without an exception and its sequence is the last acknowledged one or one more, with that
+ *       sequence's cursor and the child's epoch; a fresh {@link FileCheckpointStore#open} succeeds,
+ *       reads the same, takes a higher epoch, lists the current version last in history, and leaves
+ *       no temp file.
  * </ol>
  *
  * <p>The random instants come from a seeded {@link Random}, so a run's schedule (which rounds are
@@ -60,6 +61,7 @@ final class KillLoop {
       int index,
       boolean early,
       long delayMicros,
+      long millisToReady,
       Phase phase,
       int acks,
       long lastAcknowledged,
@@ -106,6 +108,7 @@ final class KillLoop {
   Outcome run(int kills) throws IOException, InterruptedException {
     List<Round> rounds = new ArrayList<>();
     long verified = 0;
+    long verifiedEpoch = 0;
     for (int i = 1; i <= kills; i++) {
       boolean early = i > 1 && random.nextDouble() < earlyShare;
       double fraction = random.nextDouble();
@@ -115,6 +118,7 @@ final class KillLoop {
       }
       int exit;
       long delayMicros;
+      long millisToReady = -1;
       ChildJvm child = ChildJvm.start(CommitLoopChild.class, logDir, args.toArray(String[]::new));
       try {
         if (early) {
@@ -122,6 +126,7 @@ final class KillLoop {
         } else {
           if (child.awaitLine("ready ", Duration.ofSeconds(60)) != null) {
             Duration toReady = child.age();
+            millisToReady = toReady.toMillis();
             startupEstimate = startupEstimate.multipliedBy(3).plus(toReady).dividedBy(4);
           }
           delayMicros = (long) (fraction * maxDelay.toNanos() / 1000);
@@ -142,15 +147,23 @@ final class KillLoop {
               + " us, child pid "
               + child.pid()
               + ")";
-      Verdict verdict = check(child, exit, verified);
+      Verdict verdict = check(child, exit, verified, verifiedEpoch);
       Round round =
           new Round(
-              i, early, delayMicros, verdict.phase, verdict.acks, verdict.base, verdict.recovered);
+              i,
+              early,
+              delayMicros,
+              millisToReady,
+              verdict.phase,
+              verdict.acks,
+              verdict.base,
+              verdict.recovered);
       rounds.add(round);
       if (verdict.violation != null) {
         return new Outcome(rounds, Optional.of(where + ": " + verdict.violation));
       }
       verified = verdict.recovered;
+      verifiedEpoch = verdict.epoch;
     }
     return new Outcome(rounds, Optional.empty());
   }
@@ -167,6 +180,7 @@ final class KillLoop {
     int acks;
     long base;
     long recovered;
+    long epoch;
     String violation;
 
     Verdict fail(String message) {
@@ -176,9 +190,11 @@ final class KillLoop {
   }
 
   /**
-   * Checks the state a killed child left; {@code verified} is the sequence the last round found.
+   * Checks the state a killed child left; {@code verified} and {@code verifiedEpoch} are the
+   * sequence the last round found and the epoch it opened the store with.
    */
-  private Verdict check(ChildJvm child, int exit, long verified) throws IOException {
+  private Verdict check(ChildJvm child, int exit, long verified, long verifiedEpoch)
+      throws IOException {
     Verdict v = new Verdict();
     v.base = verified;
     v.recovered = verified;
@@ -202,6 +218,13 @@ final class KillLoop {
       if (f[0].equals("ready") && f.length == 3 && v.phase == Phase.STARTING) {
         v.phase = Phase.OPEN;
         childEpoch = Long.parseLong(f[2]);
+        if (childEpoch <= verifiedEpoch) {
+          return v.fail(
+              "the child took epoch "
+                  + childEpoch
+                  + ", not above the last writer's "
+                  + verifiedEpoch);
+        }
         if (n != verified) {
           return v.fail(
               "the child opened the store at sequence "
@@ -283,18 +306,31 @@ final class KillLoop {
       }
     }
 
-    try (FileCheckpointStore store = FileCheckpointStore.open(state, job)) {
+    FileCheckpointStore store;
+    try {
+      store = FileCheckpointStore.open(state, job);
+    } catch (WaymarkException e) {
+      return v.fail(
+          "the store cannot be opened after the kill: "
+              + e.getMessage()
+              + "\nCheckpoint file content: "
+              + preview(checkpointFile));
+    }
+    try (store) {
       Optional<Checkpoint> reopened = store.read(CommitLoopChild.PARTITION);
       if (!reopened.equals(raw)) {
         return v.fail("opening the store changed the checkpoint from " + raw + " to " + reopened);
       }
-      if (store.epoch() <= childEpoch) {
+      if (store.epoch() <= Math.max(childEpoch, verifiedEpoch)) {
         return v.fail(
             "the next writer took epoch "
                 + store.epoch()
                 + ", not above the child's "
-                + childEpoch);
+                + childEpoch
+                + " and the last check's "
+                + verifiedEpoch);
       }
+      v.epoch = store.epoch();
       List<Checkpoint> history = store.history(CommitLoopChild.PARTITION);
       if (raw.isPresent()
           && (history.isEmpty() || !history.get(history.size() - 1).equals(raw.get()))) {
@@ -312,10 +348,7 @@ final class KillLoop {
       }
     } catch (WaymarkException e) {
       return v.fail(
-          "the store cannot be opened after the kill: "
-              + e.getMessage()
-              + "\nCheckpoint file content: "
-              + preview(checkpointFile));
+          "the reopened store cannot read the partition or its history: " + e.getMessage());
     }
     try (Stream<Path> files = Files.walk(state.resolve(job))) {
       List<Path> temps =
