@@ -370,6 +370,8 @@ public final class FileCheckpointStore implements CheckpointStore {
                 new Migration.Context(
                     layout.job, partition, sequence, epoch, options.clock().instant()));
     ensurePartitionDirs(partition);
+    // The original is kept even when retention keeps no history, so the folder may not exist yet.
+    createDirectories(fs, layout.historyDir(partition));
     Path keep = layout.preMigrationFile(partition, sequence, inspection.version());
     try {
       fs.delete(keep); // only an orphan of a migration that crashed before its commit
