@@ -296,6 +296,58 @@ class FaultInjectionTest {
     }
   }
 
+  /**
+   * A reset that crashes part-way must leave the old checkpoint or none: never "the partition
+   * committed before but its checkpoint is gone", which would stop the job.
+   */
+  @TestFactory
+  Stream<DynamicTest> aResetThatCrashesAtAnyCallLeavesTheOldCheckpointOrNone() {
+    Scenario later = scenarios().get(1);
+    Path recorded = newStateDir();
+    setUp(later, recorded);
+    FaultInjectingFileSystem recorder = fast();
+    List<Op> trace;
+    try (FileCheckpointStore store =
+        FileCheckpointStore.open(recorded, JOB, later.options(recorder))) {
+      int base = recorder.steps();
+      store.reset(P);
+      trace = recorder.operationsAfter(base);
+    }
+    List<DynamicTest> tests = new ArrayList<>();
+    for (int i = 0; i < trace.size(); i++) {
+      if (!trace.get(i).kind().mutates()) {
+        continue;
+      }
+      int index = i;
+      tests.add(
+          DynamicTest.dynamicTest(
+              "crash at " + trace.get(i),
+              () -> {
+                Path state = newStateDir();
+                setUp(later, state);
+                Optional<Checkpoint> old = FileCheckpointStore.reader(state, JOB).read(P);
+                FaultInjectingFileSystem fs = fast();
+                FileCheckpointStore store = FileCheckpointStore.open(state, JOB, later.options(fs));
+                fs.failAt(fs.steps() + index + 1, Fault.crash());
+                assertThatThrownBy(() -> store.reset(P)).isInstanceOf(CrashedException.class);
+                store.close();
+
+                try (FileCheckpointStore reopened =
+                    FileCheckpointStore.open(state, JOB, later.options(fast()))) {
+                  Optional<Checkpoint> now = reopened.read(P);
+                  if (now.isPresent()) {
+                    assertThat(now).isEqualTo(old);
+                    assertThat(reopened.commit(P, Cursor.ofOffset(9)).sequence())
+                        .isEqualTo(old.orElseThrow().sequence() + 1);
+                  } else {
+                    assertThat(reopened.commit(P, Cursor.ofOffset(9)).sequence()).isEqualTo(1);
+                  }
+                }
+              }));
+    }
+    return tests.stream();
+  }
+
   @Test
   void refusesAFileSystemThatCannotRenameAtomicallyAndLeavesTheTargetUntouched()
       throws IOException {
