@@ -203,7 +203,12 @@ class FaultInjectionTest {
     int indexIn(List<Op> trace, Path checkpoint) {
       int move = moveIndex(trace, checkpoint);
       if (this == AFTER_DIRECTORY_FSYNC) {
-        return move + 2; // the call after the fsync that follows the rename
+        // The call after the syncs that follow the rename: the target's folder, then history's.
+        int next = move + 1;
+        while (trace.get(next).kind() == OpKind.FSYNC_DIRECTORY) {
+          next++;
+        }
+        return next;
       }
       int create = move;
       while (trace.get(create).kind() != OpKind.CREATE_EXCLUSIVE) {
@@ -281,7 +286,7 @@ class FaultInjectionTest {
     for (Scenario sc : scenarios()) {
       Trace trace = record(sc);
       int move = moveIndex(trace.ops, trace.checkpoint);
-      List<OpKind> write = trace.ops.subList(move - 5, move + 2).stream().map(Op::kind).toList();
+      List<OpKind> write = trace.ops.subList(move - 5, move + 3).stream().map(Op::kind).toList();
       assertThat(write)
           .as(sc.name() + ": " + trace.ops)
           .containsExactly(
@@ -291,8 +296,19 @@ class FaultInjectionTest {
               OpKind.CLOSE,
               OpKind.LINK,
               OpKind.ATOMIC_MOVE,
+              OpKind.FSYNC_DIRECTORY,
               OpKind.FSYNC_DIRECTORY);
+      assertThat(trace.ops.get(move - 5).path().getParent())
+          .isEqualTo(trace.checkpoint.getParent());
+      assertThat(trace.ops.get(move - 1).path())
+          .isEqualTo(
+              trace
+                  .checkpoint
+                  .resolveSibling("history")
+                  .resolve(String.format("%020d.ckpt", sc.newSequence())));
       assertThat(trace.ops.get(move + 1).path()).isEqualTo(trace.checkpoint.getParent());
+      assertThat(trace.ops.get(move + 2).path())
+          .isEqualTo(trace.checkpoint.resolveSibling("history"));
     }
   }
 
