@@ -18,14 +18,19 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -90,6 +95,7 @@ class FaultInjectionTest {
   }
 
   private final AtomicInteger dirs = new AtomicInteger();
+  private final Map<String, Path> templates = new HashMap<>();
 
   /** A store operation to break, the state it starts from and the checkpoint it should make. */
   record Scenario(
@@ -456,9 +462,46 @@ class FaultInjectionTest {
     }
   }
 
+  /**
+   * Puts the scenario's starting state in {@code state}: built once per scenario, then copied with
+   * its hard links (the current checkpoint is a link to its history entry), which is much faster
+   * than opening a store and committing for each of the hundreds of replays.
+   */
   private void setUp(Scenario sc, Path state) {
-    try (FileCheckpointStore store = FileCheckpointStore.open(state, JOB, sc.options(fast()))) {
-      sc.setup().accept(store);
+    Path template =
+        templates.computeIfAbsent(
+            sc.name(),
+            name -> {
+              Path dir = newStateDir();
+              try (FileCheckpointStore store =
+                  FileCheckpointStore.open(dir, JOB, sc.options(fast()))) {
+                sc.setup().accept(store);
+              }
+              return dir;
+            });
+    try {
+      copyWithHardLinks(template, state);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void copyWithHardLinks(Path from, Path to) throws IOException {
+    Map<Object, Path> copied = new HashMap<>();
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path source : files.toList()) {
+        Path target = to.resolve(from.relativize(source).toString());
+        BasicFileAttributes attrs =
+            Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (attrs.isDirectory()) {
+          Files.createDirectories(target);
+        } else if (copied.containsKey(attrs.fileKey())) {
+          Files.createLink(target, copied.get(attrs.fileKey()));
+        } else {
+          Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+          copied.put(attrs.fileKey(), target);
+        }
+      }
     }
   }
 
