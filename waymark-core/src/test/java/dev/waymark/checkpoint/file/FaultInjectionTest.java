@@ -403,6 +403,30 @@ class FaultInjectionTest {
   }
 
   @Test
+  void aRenameThatHappenedButReportedAnErrorKeepsTheNewCheckpointInHistory() throws IOException {
+    Path state = newStateDir();
+    FaultInjectingFileSystem fs = fast();
+    try (FileCheckpointStore store =
+        FileCheckpointStore.open(state, JOB, FileStoreOptions.builder().fileSystem(fs).build())) {
+      store.commit(P, Cursor.ofOffset(1));
+      fs.failWhen(op -> op.kind() == OpKind.ATOMIC_MOVE, Fault.ioErrorAfterPerforming());
+
+      assertThatThrownBy(() -> store.commit(P, Cursor.ofOffset(2)))
+          .isInstanceOf(WaymarkException.class)
+          .hasMessageContaining("injected I/O error after performing")
+          .hasMessageContaining("The new checkpoint is in place");
+
+      Checkpoint current = store.read(P).orElseThrow();
+      assertThat(current.sequence()).isEqualTo(2);
+      assertNoTempFiles(state);
+      // Regression: the writer deleted the history link of a rename it thought had failed.
+      assertThat(store.history(P)).extracting(Checkpoint::sequence).containsExactly(1L, 2L);
+      assertThat(store.history(P).get(1)).isEqualTo(current);
+      assertThat(store.commit(P, Cursor.ofOffset(3)).sequence()).isEqualTo(3);
+    }
+  }
+
+  @Test
   void aTransientReadErrorOnTheEpochFileIsNotCalledDamage() throws IOException {
     Path state = newStateDir();
     FaultInjectingFileSystem fs = FaultInjectingFileSystem.overSystem();
