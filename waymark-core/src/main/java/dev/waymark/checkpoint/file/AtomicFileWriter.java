@@ -32,6 +32,8 @@ import java.util.HexFormat;
  * is thrown; the target is untouched. A crash leaves at most a temp file, which the store deletes
  * when it is next opened. A failure after the rename (the directory {@code fsync}) is thrown too:
  * the new content is visible but its durability is unknown, so the caller must not report success.
+ * A rename that reports an error although it happened (a network file system that lost the reply)
+ * is recognised by the temp file being gone: the link is then kept, as it names the new content.
  *
  * <p>If the file system cannot rename atomically, the write is refused with a {@link
  * WaymarkException}; there is no fallback to copying, which a crash could tear.
@@ -105,12 +107,23 @@ public final class AtomicFileWriter {
       }
     } catch (IOException | RuntimeException e) {
       if (!moved) {
+        // A rename can happen although it reports an error (a network file system that lost the
+        // reply): then the temp is gone and the link names the new target's content, so it stays.
+        boolean renamedAnyway = linked && isMissing(temp);
         deleteQuietly(temp, e);
-        if (linked) {
+        if (linked && !renamedAnyway) {
           deleteQuietly(alsoLinkAs, e);
         }
       }
       throw e;
+    }
+  }
+
+  private boolean isMissing(Path path) {
+    try {
+      return fs.kind(path) == CheckpointFileSystem.Kind.MISSING;
+    } catch (IOException | RuntimeException e) {
+      return false;
     }
   }
 

@@ -44,7 +44,10 @@ final class FileCheckpointReader implements CheckpointReader {
               Reason.MISSING,
               file,
               "the partition committed before but its checkpoint file is gone",
-              "a checkpoint file, because " + layout.markerFile(partition) + " exists",
+              "a checkpoint file, because "
+                  + (kindOf(layout.markerFile(partition)) != CheckpointFileSystem.Kind.MISSING
+                      ? layout.markerFile(partition) + " exists"
+                      : layout.historyDir(partition) + " holds versions after the first"),
               "no file",
               "Restore it from history: `waymark checkpoint history "
                   + layout.locationArgs(partition)

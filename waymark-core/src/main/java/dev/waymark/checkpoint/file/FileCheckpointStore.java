@@ -235,14 +235,19 @@ public final class FileCheckpointStore implements CheckpointStore {
         () -> {
           checkNotFenced(partition);
           try {
-            // The marker goes first: a crash part-way leaves either a readable checkpoint or none,
-            // never "marker without checkpoint", which would read as a lost checkpoint.
+            // The marker goes first and the checkpoint last, each step durable before the next: a
+            // crash part-way leaves either a readable checkpoint or none, never a marker or later
+            // history versions without a checkpoint, which would read as a lost checkpoint.
             fs.delete(layout.markerFile(partition));
             fs.fsyncDirectory(layout.partitionDir(partition));
-            fs.delete(layout.checkpointFile(partition));
-            for (Path p : reader.listOrFail(layout.historyDir(partition))) {
+            Path historyDir = layout.historyDir(partition);
+            for (Path p : reader.listOrFail(historyDir)) {
               fs.delete(p);
             }
+            if (fs.kind(historyDir) == CheckpointFileSystem.Kind.DIRECTORY) {
+              fs.fsyncDirectory(historyDir);
+            }
+            fs.delete(layout.checkpointFile(partition));
             fs.fsyncDirectory(layout.partitionDir(partition));
           } catch (IOException e) {
             throw new WaymarkException(
@@ -370,6 +375,8 @@ public final class FileCheckpointStore implements CheckpointStore {
                 new Migration.Context(
                     layout.job, partition, sequence, epoch, options.clock().instant()));
     ensurePartitionDirs(partition);
+    // The original is kept even when retention keeps no history, so the folder may not exist yet.
+    createDirectories(fs, layout.historyDir(partition));
     Path keep = layout.preMigrationFile(partition, sequence, inspection.version());
     try {
       fs.delete(keep); // only an orphan of a migration that crashed before its commit

@@ -18,10 +18,11 @@ import java.util.TreeMap;
  * <p>Design notes. The checkpoint checksum is computed over the canonical encoding, so encoding
  * must be a pure function of the value: keys sorted by UTF-16 code units (as RFC 8785), no
  * whitespace, strings escaped minimally ({@code \"}, {@code \\}, the two-character escapes for
- * {@code \b \f \n \r \t}, {@code \}{@code u00XX} for other control characters), everything else
- * written as UTF-8. Fractions and exponents are refused rather than canonicalised: a cursor is a
- * position, and positions are integers or strings. The parser refuses duplicate keys, nesting
- * deeper than {@value #MAX_DEPTH}, and invalid UTF-8, and reports byte offsets.
+ * {@code \b \f \n \r \t}, {@code \}{@code u00XX} for other control characters and {@code \}{@code
+ * uXXXX} for unpaired surrogates, which have no UTF-8 form), everything else written as UTF-8.
+ * Fractions and exponents are refused rather than canonicalised: a cursor is a position, and
+ * positions are integers or strings. The parser refuses duplicate keys, nesting deeper than {@value
+ * #MAX_DEPTH}, and invalid UTF-8, and reports byte offsets.
  *
  * <p>Values are {@code Map<String, Object>} (sorted, unmodifiable), {@code List<Object>}, {@code
  * String}, {@code Long}, {@code Boolean} and {@code null} ({@link #NULL} inside collections).
@@ -136,7 +137,9 @@ public final class Json {
         case '\r' -> out.append("\\r");
         case '\t' -> out.append("\\t");
         default -> {
-          if (c < 0x20) {
+          if (c < 0x20 || isLoneSurrogate(s, i)) {
+            // A lone surrogate has no UTF-8 form (getBytes would turn it into '?', and two
+            // distinct keys into one); escaped, it parses back to the same string.
             out.append(String.format("\\u%04x", (int) c));
           } else {
             out.append(c);
@@ -145,6 +148,14 @@ public final class Json {
       }
     }
     out.append('"');
+  }
+
+  private static boolean isLoneSurrogate(String s, int i) {
+    char c = s.charAt(i);
+    if (Character.isHighSurrogate(c)) {
+      return i + 1 >= s.length() || !Character.isLowSurrogate(s.charAt(i + 1));
+    }
+    return Character.isLowSurrogate(c) && (i == 0 || !Character.isHighSurrogate(s.charAt(i - 1)));
   }
 
   // ---------------------------------------------------------------- parsing
@@ -339,11 +350,12 @@ public final class Json {
             if (pos + 4 > text.length()) {
               throw error("truncated \\u escape");
             }
-            try {
-              sb.append((char) Integer.parseInt(text.substring(pos, pos + 4), 16));
-            } catch (NumberFormatException ex) {
+            String hex = text.substring(pos, pos + 4);
+            // parseInt alone would also take a sign: "\\u+041" is not JSON.
+            if (!hex.chars().allMatch(h -> Character.digit(h, 16) >= 0 && h < 0x80)) {
               throw error("bad \\u escape");
             }
+            sb.append((char) Integer.parseInt(hex, 16));
             pos += 4;
           }
           default -> {

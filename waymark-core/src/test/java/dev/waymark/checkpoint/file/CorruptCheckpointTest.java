@@ -262,6 +262,20 @@ class CorruptCheckpointTest {
   }
 
   @Test
+  void refusesAMissingCheckpointWhenHistoryShowsLaterCommitsEvenWithoutTheMarker()
+      throws IOException {
+    Files.delete(file);
+    Files.delete(file.resolveSibling("committed"));
+    assertRefused(Reason.MISSING)
+        .contains("the partition committed before but its checkpoint file is gone")
+        // Regression: the message claimed the (deleted) marker still existed.
+        .contains(
+            "(expected a checkpoint file, because "
+                + file.resolveSibling("history")
+                + " holds versions after the first, found no file)");
+  }
+
+  @Test
   void refusesADamagedEpochFileWhenOpeningAndTheFixWorks() throws IOException {
     Path epoch = state.resolve(JOB).resolve("epoch");
     for (byte[] damage :

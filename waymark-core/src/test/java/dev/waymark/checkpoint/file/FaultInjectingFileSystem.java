@@ -23,6 +23,9 @@ import java.util.function.Predicate;
  *       not drop un-synced data; a crash-state explorer can do so from {@link #operations()}).
  *   <li>{@link Fault#throwing(Function)}: the operation throws the given exception instead, once
  *       (e.g. {@link java.nio.file.AtomicMoveNotSupportedException} from a move).
+ *   <li>{@link Fault#ioErrorAfterPerforming()} and {@link Fault#crashAfterPerforming()}: the same,
+ *       but the operation is performed first (a rename that happened although it reported an error;
+ *       a crash right after the last call of an operation).
  * </ul>
  *
  * <p>A fault is armed either for an absolute step ({@link #failAt(int, Fault)}; steps count from 1
@@ -99,24 +102,45 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
   /** What an armed fault does. Create with the static factories. */
   public static final class Fault {
     private final Function<Op, IOException> exception;
+    private final boolean afterPerforming;
 
-    private Fault(Function<Op, IOException> exception) {
+    private Fault(Function<Op, IOException> exception, boolean afterPerforming) {
       this.exception = exception;
+      this.afterPerforming = afterPerforming;
     }
 
-    /** The operation fails with an {@link IOException}, once. */
+    /** The operation is not performed and fails with an {@link IOException}, once. */
     public static Fault ioError() {
-      return new Fault(op -> new IOException("injected I/O error at " + op + " on " + op.path()));
+      return new Fault(
+          op -> new IOException("injected I/O error at " + op + " on " + op.path()), false);
     }
 
-    /** The process "dies": this and every later call throw {@link CrashedException}. */
+    /**
+     * The operation is performed, then reports an {@link IOException}, once: a rename that happened
+     * although the (network) file system said it failed.
+     */
+    public static Fault ioErrorAfterPerforming() {
+      return new Fault(
+          op -> new IOException("injected I/O error after performing " + op + " on " + op.path()),
+          true);
+    }
+
+    /**
+     * The process "dies" before the operation: this and every later call throw {@link
+     * CrashedException}.
+     */
     public static Fault crash() {
-      return new Fault(null);
+      return new Fault(null, false);
     }
 
-    /** The operation fails with the exception {@code f} builds, once. */
+    /** The process "dies" right after the operation, which is performed. */
+    public static Fault crashAfterPerforming() {
+      return new Fault(null, true);
+    }
+
+    /** The operation is not performed and throws the exception {@code f} builds, once. */
     public static Fault throwing(Function<Op, IOException> f) {
-      return new Fault(Objects.requireNonNull(f));
+      return new Fault(Objects.requireNonNull(f), false);
     }
 
     boolean isCrash() {
@@ -125,7 +149,7 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
 
     @Override
     public String toString() {
-      return isCrash() ? "crash" : "I/O error";
+      return (isCrash() ? "crash" : "I/O error") + (afterPerforming ? " after performing" : "");
     }
   }
 
@@ -203,7 +227,10 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
     return ops.size();
   }
 
-  /** Every call so far, in order, including the one a fault fired on. */
+  /**
+   * Every call so far, in order, including the one a fault fired on. Calls refused after a crash
+   * are not recorded: as far as the disk is concerned, they never happened.
+   */
   public synchronized List<Op> operations() {
     return List.copyOf(ops);
   }
@@ -218,7 +245,10 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
     return crashedAt;
   }
 
-  private synchronized Op enter(OpKind kind, Path path, Path other) throws IOException {
+  /** A call in progress, and the fault to fire once it has been performed, if any. */
+  private record Call(Op op, Fault after) {}
+
+  private synchronized Call enter(OpKind kind, Path path, Path other) throws IOException {
     if (crashedAt != null) {
       throw new CrashedException(new Op(crashedAt.step(), kind, path, other), false);
     }
@@ -227,38 +257,62 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
     if (trigger != null && trigger.test(op)) {
       Fault f = fault;
       disarm();
-      if (f.isCrash()) {
-        crashedAt = op;
-        throw new CrashedException(op, true);
+      if (f.afterPerforming) {
+        return new Call(op, f);
       }
-      throw f.exception.apply(op);
+      fire(op, f);
     }
-    return op;
+    return new Call(op, null);
+  }
+
+  private void leave(Call call) throws IOException {
+    if (call.after() != null) {
+      synchronized (this) {
+        fire(call.op(), call.after());
+      }
+    }
+  }
+
+  private void fire(Op op, Fault f) throws IOException {
+    if (f.isCrash()) {
+      crashedAt = op;
+      throw new CrashedException(op, true);
+    }
+    throw f.exception.apply(op);
   }
 
   @Override
   public WritableFile createExclusive(Path path) throws IOException {
-    enter(OpKind.CREATE_EXCLUSIVE, path, null);
+    Call created = enter(OpKind.CREATE_EXCLUSIVE, path, null);
     WritableFile file = delegate.createExclusive(path);
+    try {
+      leave(created);
+    } catch (IOException | CrashedException e) {
+      file.close();
+      throw e;
+    }
     return new WritableFile() {
       @Override
       public void write(byte[] bytes) throws IOException {
-        enter(OpKind.WRITE, path, null);
+        Call call = enter(OpKind.WRITE, path, null);
         file.write(bytes);
+        leave(call);
       }
 
       @Override
       public void force() throws IOException {
-        enter(OpKind.FORCE, path, null);
+        Call call = enter(OpKind.FORCE, path, null);
         if (syncs) {
           file.force();
         }
+        leave(call);
       }
 
       @Override
       public void close() throws IOException {
+        Call call;
         try {
-          enter(OpKind.CLOSE, path, null);
+          call = enter(OpKind.CLOSE, path, null);
         } catch (IOException | RuntimeException | CrashedException e) {
           // The descriptor is released whatever close reports, and by the kernel after a crash;
           // leaking it would only make the test JVM run out of descriptors.
@@ -266,57 +320,69 @@ public final class FaultInjectingFileSystem implements CheckpointFileSystem {
           throw e;
         }
         file.close();
+        leave(call);
       }
     };
   }
 
   @Override
   public void link(Path link, Path existing) throws IOException {
-    enter(OpKind.LINK, link, existing);
+    Call call = enter(OpKind.LINK, link, existing);
     delegate.link(link, existing);
+    leave(call);
   }
 
   @Override
   public void atomicMove(Path source, Path target) throws IOException {
-    enter(OpKind.ATOMIC_MOVE, source, target);
+    Call call = enter(OpKind.ATOMIC_MOVE, source, target);
     delegate.atomicMove(source, target);
+    leave(call);
   }
 
   @Override
   public void fsyncDirectory(Path dir) throws IOException {
-    enter(OpKind.FSYNC_DIRECTORY, dir, null);
+    Call call = enter(OpKind.FSYNC_DIRECTORY, dir, null);
     if (syncs) {
       delegate.fsyncDirectory(dir);
     }
+    leave(call);
   }
 
   @Override
   public void createDirectory(Path dir) throws IOException {
-    enter(OpKind.CREATE_DIRECTORY, dir, null);
+    Call call = enter(OpKind.CREATE_DIRECTORY, dir, null);
     delegate.createDirectory(dir);
+    leave(call);
   }
 
   @Override
   public void delete(Path path) throws IOException {
-    enter(OpKind.DELETE, path, null);
+    Call call = enter(OpKind.DELETE, path, null);
     delegate.delete(path);
+    leave(call);
   }
 
   @Override
   public byte[] read(Path path) throws IOException {
-    enter(OpKind.READ, path, null);
-    return delegate.read(path);
+    Call call = enter(OpKind.READ, path, null);
+    byte[] bytes = delegate.read(path);
+    leave(call);
+    return bytes;
   }
 
   @Override
   public List<Path> list(Path dir) throws IOException {
-    enter(OpKind.LIST, dir, null);
-    return delegate.list(dir);
+    Call call = enter(OpKind.LIST, dir, null);
+    List<Path> entries = delegate.list(dir);
+    leave(call);
+    return entries;
   }
 
   @Override
   public Kind kind(Path path) throws IOException {
-    enter(OpKind.KIND, path, null);
-    return delegate.kind(path);
+    Call call = enter(OpKind.KIND, path, null);
+    Kind kind = delegate.kind(path);
+    leave(call);
+    return kind;
   }
 }

@@ -18,14 +18,19 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Clock;
 import java.time.Instant;
 import java.time.ZoneOffset;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -90,6 +95,7 @@ class FaultInjectionTest {
   }
 
   private final AtomicInteger dirs = new AtomicInteger();
+  private final Map<String, Path> templates = new HashMap<>();
 
   /** A store operation to break, the state it starts from and the checkpoint it should make. */
   record Scenario(
@@ -203,7 +209,12 @@ class FaultInjectionTest {
     int indexIn(List<Op> trace, Path checkpoint) {
       int move = moveIndex(trace, checkpoint);
       if (this == AFTER_DIRECTORY_FSYNC) {
-        return move + 2; // the call after the fsync that follows the rename
+        // The call after the syncs that follow the rename: the target's folder, then history's.
+        int next = move + 1;
+        while (trace.get(next).kind() == OpKind.FSYNC_DIRECTORY) {
+          next++;
+        }
+        return next;
       }
       int create = move;
       while (trace.get(create).kind() != OpKind.CREATE_EXCLUSIVE) {
@@ -281,7 +292,7 @@ class FaultInjectionTest {
     for (Scenario sc : scenarios()) {
       Trace trace = record(sc);
       int move = moveIndex(trace.ops, trace.checkpoint);
-      List<OpKind> write = trace.ops.subList(move - 5, move + 2).stream().map(Op::kind).toList();
+      List<OpKind> write = trace.ops.subList(move - 5, move + 3).stream().map(Op::kind).toList();
       assertThat(write)
           .as(sc.name() + ": " + trace.ops)
           .containsExactly(
@@ -291,9 +302,72 @@ class FaultInjectionTest {
               OpKind.CLOSE,
               OpKind.LINK,
               OpKind.ATOMIC_MOVE,
+              OpKind.FSYNC_DIRECTORY,
               OpKind.FSYNC_DIRECTORY);
+      assertThat(trace.ops.get(move - 5).path().getParent())
+          .isEqualTo(trace.checkpoint.getParent());
+      assertThat(trace.ops.get(move - 1).path())
+          .isEqualTo(
+              trace
+                  .checkpoint
+                  .resolveSibling("history")
+                  .resolve(String.format("%020d.ckpt", sc.newSequence())));
       assertThat(trace.ops.get(move + 1).path()).isEqualTo(trace.checkpoint.getParent());
+      assertThat(trace.ops.get(move + 2).path())
+          .isEqualTo(trace.checkpoint.resolveSibling("history"));
     }
+  }
+
+  /**
+   * A reset that crashes part-way must leave the old checkpoint or none: never "the partition
+   * committed before but its checkpoint is gone", which would stop the job.
+   */
+  @TestFactory
+  Stream<DynamicTest> aResetThatCrashesAtAnyCallLeavesTheOldCheckpointOrNone() {
+    Scenario later = scenarios().get(1);
+    Path recorded = newStateDir();
+    setUp(later, recorded);
+    FaultInjectingFileSystem recorder = fast();
+    List<Op> trace;
+    try (FileCheckpointStore store =
+        FileCheckpointStore.open(recorded, JOB, later.options(recorder))) {
+      int base = recorder.steps();
+      store.reset(P);
+      trace = recorder.operationsAfter(base);
+    }
+    List<DynamicTest> tests = new ArrayList<>();
+    for (int i = 0; i < trace.size(); i++) {
+      if (!trace.get(i).kind().mutates()) {
+        continue;
+      }
+      int index = i;
+      tests.add(
+          DynamicTest.dynamicTest(
+              "crash at " + trace.get(i),
+              () -> {
+                Path state = newStateDir();
+                setUp(later, state);
+                Optional<Checkpoint> old = FileCheckpointStore.reader(state, JOB).read(P);
+                FaultInjectingFileSystem fs = fast();
+                FileCheckpointStore store = FileCheckpointStore.open(state, JOB, later.options(fs));
+                fs.failAt(fs.steps() + index + 1, Fault.crash());
+                assertThatThrownBy(() -> store.reset(P)).isInstanceOf(CrashedException.class);
+                store.close();
+
+                try (FileCheckpointStore reopened =
+                    FileCheckpointStore.open(state, JOB, later.options(fast()))) {
+                  Optional<Checkpoint> now = reopened.read(P);
+                  if (now.isPresent()) {
+                    assertThat(now).isEqualTo(old);
+                    assertThat(reopened.commit(P, Cursor.ofOffset(9)).sequence())
+                        .isEqualTo(old.orElseThrow().sequence() + 1);
+                  } else {
+                    assertThat(reopened.commit(P, Cursor.ofOffset(9)).sequence()).isEqualTo(1);
+                  }
+                }
+              }));
+    }
+    return tests.stream();
   }
 
   @Test
@@ -325,6 +399,30 @@ class FaultInjectionTest {
       assertNoTempFiles(state);
       assertThat(state.resolve(JOB + "/partitions/0/history/00000000000000000002.ckpt"))
           .doesNotExist();
+    }
+  }
+
+  @Test
+  void aRenameThatHappenedButReportedAnErrorKeepsTheNewCheckpointInHistory() throws IOException {
+    Path state = newStateDir();
+    FaultInjectingFileSystem fs = fast();
+    try (FileCheckpointStore store =
+        FileCheckpointStore.open(state, JOB, FileStoreOptions.builder().fileSystem(fs).build())) {
+      store.commit(P, Cursor.ofOffset(1));
+      fs.failWhen(op -> op.kind() == OpKind.ATOMIC_MOVE, Fault.ioErrorAfterPerforming());
+
+      assertThatThrownBy(() -> store.commit(P, Cursor.ofOffset(2)))
+          .isInstanceOf(WaymarkException.class)
+          .hasMessageContaining("injected I/O error after performing")
+          .hasMessageContaining("The new checkpoint is in place");
+
+      Checkpoint current = store.read(P).orElseThrow();
+      assertThat(current.sequence()).isEqualTo(2);
+      assertNoTempFiles(state);
+      // Regression: the writer deleted the history link of a rename it thought had failed.
+      assertThat(store.history(P)).extracting(Checkpoint::sequence).containsExactly(1L, 2L);
+      assertThat(store.history(P).get(1)).isEqualTo(current);
+      assertThat(store.commit(P, Cursor.ofOffset(3)).sequence()).isEqualTo(3);
     }
   }
 
@@ -388,9 +486,46 @@ class FaultInjectionTest {
     }
   }
 
+  /**
+   * Puts the scenario's starting state in {@code state}: built once per scenario, then copied with
+   * its hard links (the current checkpoint is a link to its history entry), which is much faster
+   * than opening a store and committing for each of the hundreds of replays.
+   */
   private void setUp(Scenario sc, Path state) {
-    try (FileCheckpointStore store = FileCheckpointStore.open(state, JOB, sc.options(fast()))) {
-      sc.setup().accept(store);
+    Path template =
+        templates.computeIfAbsent(
+            sc.name(),
+            name -> {
+              Path dir = newStateDir();
+              try (FileCheckpointStore store =
+                  FileCheckpointStore.open(dir, JOB, sc.options(fast()))) {
+                sc.setup().accept(store);
+              }
+              return dir;
+            });
+    try {
+      copyWithHardLinks(template, state);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static void copyWithHardLinks(Path from, Path to) throws IOException {
+    Map<Object, Path> copied = new HashMap<>();
+    try (Stream<Path> files = Files.walk(from)) {
+      for (Path source : files.toList()) {
+        Path target = to.resolve(from.relativize(source).toString());
+        BasicFileAttributes attrs =
+            Files.readAttributes(source, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (attrs.isDirectory()) {
+          Files.createDirectories(target);
+        } else if (copied.containsKey(attrs.fileKey())) {
+          Files.createLink(target, copied.get(attrs.fileKey()));
+        } else {
+          Files.copy(source, target, StandardCopyOption.COPY_ATTRIBUTES);
+          copied.put(attrs.fileKey(), target);
+        }
+      }
     }
   }
 
