@@ -123,12 +123,9 @@ final class FileCheckpointReader implements CheckpointReader {
   public List<Checkpoint> history(String partition) {
     long limit = Long.MAX_VALUE;
     try {
-      Optional<Checkpoint> current = read(partition);
-      if (current.isPresent()) {
-        // Entries above the current sequence are orphans of a commit that crashed before its
-        // rename.
-        limit = current.get().sequence();
-      }
+      // Entries above the current sequence (all of them, if nothing was ever committed) are orphans
+      // of a commit that crashed between its history link and its rename.
+      limit = read(partition).map(Checkpoint::sequence).orElse(0L);
     } catch (CheckpointInvalidException e) {
       // History is how a damaged checkpoint is repaired, so it stays readable without one.
     }
