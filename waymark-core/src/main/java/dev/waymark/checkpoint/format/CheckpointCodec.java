@@ -5,7 +5,6 @@ import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.CheckpointInvalidException.Reason;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.internal.Json;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -427,11 +426,5 @@ public final class CheckpointCodec {
       }
     }
     return -1;
-  }
-
-  /** For messages: the bytes as text, shortened. */
-  static String preview(byte[] bytes) {
-    String s = new String(bytes, 0, Math.min(bytes.length, 120), StandardCharsets.UTF_8);
-    return bytes.length > 120 ? s + "..." : s;
   }
 }
