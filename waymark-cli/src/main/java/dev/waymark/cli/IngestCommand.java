@@ -245,7 +245,9 @@ final class IngestCommand implements Callable<Integer> {
     public void started(int startIndex, int total, String startName, boolean resumed) {
       start = System.nanoTime();
       first = startIndex;
-      if (startIndex >= total) {
+      if (total == 0) {
+        out.printf("nothing to do: no file in the input folder matches the glob%n");
+      } else if (startIndex >= total) {
         out.printf("nothing to do: all %,d files are committed%n", total);
       } else if (!resumed) {
         out.printf("starting at the first of %,d files%n", total);

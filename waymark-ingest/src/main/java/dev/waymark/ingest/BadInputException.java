@@ -68,7 +68,11 @@ public final class BadInputException extends WaymarkException {
     /** A record lacks a field that the dedup key needs, or holds a value it cannot hash. */
     DEDUP_KEY,
     /** The name matches the input glob but is a directory, a broken link or a link loop. */
-    NOT_A_FILE
+    NOT_A_FILE,
+    /**
+     * The database refused a value of the file (PostgreSQL cannot store {@code \u0000} in jsonb).
+     */
+    NOT_STORABLE
   }
 
   private final Path file;

@@ -72,6 +72,7 @@ public final class IngestJob {
   private final List<JsonPointer> pointers = new ArrayList<>();
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
 
+  private int firstStart;
   private long unitsCommitted;
   private int filesCommitted;
   private long rowsRead;
@@ -135,6 +136,7 @@ public final class IngestJob {
                 start < listing.size() ? listing.name(start) : null,
                 start > 0);
             announced = true;
+            firstStart = start;
           }
           rescan = false; // a retry resumes from what this run has committed
           new UnitLoop(sink, fileStore, dbStore).run(start);
@@ -177,7 +179,7 @@ public final class IngestJob {
         new IngestSummary(
             o.job,
             listing.size(),
-            0,
+            firstStart,
             filesCommitted,
             rowsRead,
             newRows,
@@ -299,7 +301,31 @@ public final class IngestJob {
           }
           return badFile(index, chunk.bad);
         }
-        inserted += sink.insert(chunk.rows);
+        try {
+          inserted += sink.insert(chunk.rows);
+        } catch (SQLException e) {
+          if (!isDataException(e)) {
+            throw e;
+          }
+          // The database refused a value of this file: the file is bad, not the database.
+          if (savepoint != null) {
+            sink.connection().rollback(savepoint);
+          } else {
+            sink.rollback();
+          }
+          reader.skipFile(index, chunk.last);
+          return badFile(
+              index,
+              new BadInputException(
+                  listing.path(index),
+                  0,
+                  0,
+                  -1,
+                  0,
+                  BadInputException.Reason.NOT_STORABLE,
+                  "the database refused a value of this file: " + message(e),
+                  e));
+        }
         read += chunk.rows.size();
         if (chunk.last) {
           return new FileResult(index, read, inserted, null);
@@ -403,6 +429,17 @@ public final class IngestJob {
       }
     }
 
+    /** Discards the rest of file {@code index}'s chunks, after one that ended with {@code last}. */
+    void skipFile(int index, boolean last) {
+      while (!last) {
+        Chunk c = take();
+        if (c.index != index) {
+          throw new IllegalStateException("reader out of step: " + c.index + " != " + index);
+        }
+        last = c.last;
+      }
+    }
+
     private void readFrom(int start) {
       for (int i = start; i < listing.size() && !closed; i++) {
         try {
@@ -503,6 +540,13 @@ public final class IngestJob {
       sb.append(sb.length() > 0 ? ", " : "").append("record ").append(e.recordNumber());
     }
     return sb.length() == 0 ? "whole file" : sb.toString();
+  }
+
+  /**
+   * SQLState class 22: a value the database cannot store (PostgreSQL's jsonb and {@code \u0000}).
+   */
+  private static boolean isDataException(SQLException e) {
+    return e.getSQLState() != null && e.getSQLState().startsWith("22");
   }
 
   private Duration backoff(int attempt) {
