@@ -617,7 +617,10 @@ class FaultInjectionTest {
               .as("names the file")
               .containsAnyOf(checkpoint.toString(), fired.subject().toString());
           if (afterRename) {
-            assertThat(thrown.getMessage()).doesNotContain("previous checkpoint is still in place");
+            assertThat(thrown.getMessage())
+                .as("says what is in place")
+                .contains("The new checkpoint is in place")
+                .doesNotContain("previous checkpoint is still in place");
           }
         }
         assertNoTempFiles(state);
