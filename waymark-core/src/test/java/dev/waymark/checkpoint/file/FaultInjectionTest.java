@@ -189,6 +189,35 @@ class FaultInjectionTest {
             false));
   }
 
+  /** The faults replayed at each call. */
+  enum Injected {
+    /** The call fails with an IOException and does nothing. */
+    IO_ERROR("I/O error"),
+    /** The call does its work, then reports an IOException (a network file system's lost reply). */
+    IO_ERROR_AFTER_PERFORMING("I/O error after performing"),
+    /** The process dies before the call. */
+    CRASH("crash");
+
+    final String label;
+
+    Injected(String label) {
+      this.label = label;
+    }
+
+    Fault fault() {
+      return switch (this) {
+        case IO_ERROR -> Fault.ioError();
+        case IO_ERROR_AFTER_PERFORMING -> Fault.ioErrorAfterPerforming();
+        case CRASH -> Fault.crash();
+      };
+    }
+
+    /** Whether this fault at a call that only looks (kind, read, list) needs testing. */
+    boolean mattersForReadOnlyCalls() {
+      return this == IO_ERROR; // a crash or a late error there is the same as at the next change
+    }
+  }
+
   /** The steps of the atomic write, each named for what has just happened when the fault fires. */
   enum WriteStep {
     AFTER_CREATE(OpKind.WRITE),
@@ -239,14 +268,15 @@ class FaultInjectionTest {
       List<DynamicNode> tests = new ArrayList<>();
       for (WriteStep step : WriteStep.values()) {
         int index = step.indexIn(trace.ops, trace.checkpoint);
-        for (boolean crash : new boolean[] {false, true}) {
+        for (Injected injected : Injected.values()) {
           String name =
-              (crash ? "crash " : "I/O error ")
+              injected.label
+                  + " "
                   + step.name().toLowerCase().replace('_', ' ')
                   + " ("
                   + trace.ops.get(index)
                   + ")";
-          tests.add(DynamicTest.dynamicTest(name, () -> replay(sc, trace, index, crash)));
+          tests.add(DynamicTest.dynamicTest(name, () -> replay(sc, trace, index, injected)));
         }
       }
       nodes.add(DynamicContainer.dynamicContainer(sc.name(), tests));
@@ -256,8 +286,8 @@ class FaultInjectionTest {
 
   /**
    * Every other call of each operation: reads, deletes, directories, marker, pruning. I/O errors at
-   * every call; crashes at every call that changes the disk (a crash before a read leaves the same
-   * disk as a crash before the next change).
+   * every call; crashes and late errors at every call that changes the disk (at a read they leave
+   * what they would leave at the next change).
    */
   @TestFactory
   Stream<DynamicNode> everyOtherCallOfEveryOperationCanFailOrCrash() {
@@ -274,12 +304,12 @@ class FaultInjectionTest {
           continue; // tested by name above
         }
         int index = i;
-        for (boolean crash : new boolean[] {false, true}) {
-          if (crash && !trace.ops.get(i).kind().mutates()) {
-            continue; // a crash here leaves what a crash at the next change to the disk leaves
+        for (Injected injected : Injected.values()) {
+          if (!trace.ops.get(i).kind().mutates() && !injected.mattersForReadOnlyCalls()) {
+            continue;
           }
-          String name = (crash ? "crash at " : "I/O error at ") + trace.ops.get(i);
-          tests.add(DynamicTest.dynamicTest(name, () -> replay(sc, trace, index, crash)));
+          String name = injected.label + " at " + trace.ops.get(i);
+          tests.add(DynamicTest.dynamicTest(name, () -> replay(sc, trace, index, injected)));
         }
       }
       nodes.add(DynamicContainer.dynamicContainer(sc.name(), tests));
@@ -530,7 +560,8 @@ class FaultInjectionTest {
   }
 
   /** Replays {@code sc} in a fresh directory with a fault at the {@code index}-th call. */
-  private void replay(Scenario sc, Trace trace, int index, boolean crash) throws IOException {
+  private void replay(Scenario sc, Trace trace, int index, Injected injected) throws IOException {
+    boolean crash = injected == Injected.CRASH;
     Path state = newStateDir();
     setUp(sc, state);
     Path checkpoint = state.resolve(trace.state().relativize(trace.checkpoint()));
@@ -538,13 +569,14 @@ class FaultInjectionTest {
     Optional<Checkpoint> oldRead =
         sc.oldIsLegacy() ? null : FileCheckpointStore.reader(state, JOB).read(P);
     int move = moveIndex(trace.ops(), trace.checkpoint());
-    boolean afterRename = index > move;
+    boolean afterRename =
+        injected == Injected.IO_ERROR_AFTER_PERFORMING ? index >= move : index > move;
 
     FaultInjectingFileSystem fs = fast();
     FileCheckpointStore store = FileCheckpointStore.open(state, JOB, sc.options(fs));
     try {
       int base = fs.steps();
-      fs.failAt(base + index + 1, crash ? Fault.crash() : Fault.ioError());
+      fs.failAt(base + index + 1, injected.fault());
       Throwable thrown = catchThrowable(() -> sc.action().apply(store));
 
       assertThat(fs.armed()).as("the fault fired").isFalse();
@@ -585,7 +617,10 @@ class FaultInjectionTest {
               .as("names the file")
               .containsAnyOf(checkpoint.toString(), fired.subject().toString());
           if (afterRename) {
-            assertThat(thrown.getMessage()).doesNotContain("previous checkpoint is still in place");
+            assertThat(thrown.getMessage())
+                .as("says what is in place")
+                .contains("The new checkpoint is in place")
+                .doesNotContain("previous checkpoint is still in place");
           }
         }
         assertNoTempFiles(state);
