@@ -328,6 +328,10 @@ public final class IngestJob {
         }
         read += chunk.rows.size();
         if (chunk.last) {
+          if (savepoint != null) {
+            // Unreleased savepoints pile up: PostgreSQL keeps a subtransaction for each.
+            sink.connection().releaseSavepoint(savepoint);
+          }
           return new FileResult(index, read, inserted, null);
         }
       }
