@@ -70,6 +70,7 @@ public final class FileCheckpointStore implements CheckpointStore {
   private final ConcurrentHashMap<String, ReentrantLock> partitionLocks = new ConcurrentHashMap<>();
   private final Set<String> readyPartitions = ConcurrentHashMap.newKeySet();
   private final Set<String> markedPartitions = ConcurrentHashMap.newKeySet();
+  private final Set<String> historyEmptied = ConcurrentHashMap.newKeySet();
   private volatile boolean closed;
 
   private FileCheckpointStore(FileLayout layout, FileStoreOptions options, JobLock lock) {
@@ -449,21 +450,29 @@ public final class FileCheckpointStore implements CheckpointStore {
 
   private void prune(String partition) {
     Retention retention = options.retention();
+    if (!retention.keepsHistory() && historyEmptied.contains(partition)) {
+      // Without history no write adds an entry, and this writer holds the job's lock: once this
+      // store has emptied the partition's history, listing it on every commit would find nothing.
+      return;
+    }
     try {
       List<Long> seqs = new ArrayList<>(reader.historySequences(partition));
       seqs.sort(java.util.Collections.reverseOrder());
       Optional<Duration> keepFor = retention.keepFor();
       Instant now = options.clock().instant();
       for (int i = 0; i < seqs.size(); i++) {
-        Path entry = layout.historyFile(partition, seqs.get(i));
         boolean drop = i >= retention.keepLast();
         if (!drop && i > 0 && keepFor.isPresent()) {
+          Path entry = layout.historyFile(partition, seqs.get(i));
           Instant committed = reader.decodeFile(entry, partition).committedAt();
           drop = committed.plus(keepFor.get()).isBefore(now);
         }
         if (drop) {
-          fs.delete(entry);
+          fs.delete(layout.historyFile(partition, seqs.get(i)));
         }
+      }
+      if (!retention.keepsHistory()) {
+        historyEmptied.add(partition);
       }
     } catch (IOException | RuntimeException e) {
       // The commit is durable already; a history entry left behind is pruned next time.
