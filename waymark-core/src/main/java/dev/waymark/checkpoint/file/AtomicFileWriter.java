@@ -4,8 +4,8 @@ import dev.waymark.WaymarkException;
 import java.io.IOException;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Path;
-import java.security.SecureRandom;
 import java.util.HexFormat;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Replaces a file's content atomically and durably. This class is the contract of the crash-safe
@@ -41,8 +41,6 @@ import java.util.HexFormat;
 public final class AtomicFileWriter {
   /** Suffix of temp files; the store deletes {@code .*.tmp} files it finds when opened. */
   public static final String TEMP_SUFFIX = ".tmp";
-
-  private static final SecureRandom RANDOM = new SecureRandom();
 
   private final CheckpointFileSystem fs;
 
@@ -136,8 +134,7 @@ public final class AtomicFileWriter {
   }
 
   private static String randomHex() {
-    byte[] bytes = new byte[8];
-    RANDOM.nextBytes(bytes);
-    return HexFormat.of().formatHex(bytes);
+    // Uniqueness is all that is needed: O_EXCL already refuses any name that exists.
+    return HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextLong());
   }
 }

@@ -18,6 +18,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
 import java.util.Set;
@@ -71,6 +72,17 @@ public final class FileCheckpointStore implements CheckpointStore {
   private final Set<String> readyPartitions = ConcurrentHashMap.newKeySet();
   private final Set<String> markedPartitions = ConcurrentHashMap.newKeySet();
   private final Set<String> historyEmptied = ConcurrentHashMap.newKeySet();
+
+  /**
+   * What this store itself last committed to each partition, and the history sequences it knows to
+   * be on disk. Under the job's lock no one else writes a partition, so a commit need not re-read
+   * its checkpoint or list its history; a newer writer is caught by the epoch file, read on every
+   * commit. Guarded by the partition's lock.
+   */
+  private final ConcurrentHashMap<String, Checkpoint> lastCommitted = new ConcurrentHashMap<>();
+
+  private final ConcurrentHashMap<String, java.util.TreeSet<Long>> knownHistory =
+      new ConcurrentHashMap<>();
   private volatile boolean closed;
 
   private FileCheckpointStore(FileLayout layout, FileStoreOptions options, JobLock lock) {
@@ -184,12 +196,13 @@ public final class FileCheckpointStore implements CheckpointStore {
   @Override
   public Checkpoint commit(String partition, Cursor cursor) {
     Names.requireValid("partition", partition);
-    java.util.Objects.requireNonNull(cursor, "cursor");
+    Objects.requireNonNull(cursor, "cursor");
     return withPartition(
         partition,
         () -> {
           checkNotFenced(partition);
-          Optional<Checkpoint> current = reader.read(partition);
+          Checkpoint mine = lastCommitted.get(partition);
+          Optional<Checkpoint> current = mine != null ? Optional.of(mine) : reader.read(partition);
           if (current.isPresent() && current.get().epoch() > epoch) {
             throw new FencedException(where(partition), epoch, current.get().epoch());
           }
@@ -255,6 +268,8 @@ public final class FileCheckpointStore implements CheckpointStore {
                 "Reset of " + where(partition) + " failed: " + e + ". Run it again.", e);
           }
           markedPartitions.remove(partition);
+          lastCommitted.remove(partition);
+          knownHistory.remove(partition);
           return null;
         });
   }
@@ -399,13 +414,21 @@ public final class FileCheckpointStore implements CheckpointStore {
     Path history = retention.keepsHistory() ? layout.historyFile(partition, sequence) : null;
     Path file = layout.checkpointFile(partition);
     try {
-      if (history != null) {
+      try {
+        writer.write(file, bytes, history);
+      } catch (java.nio.file.FileAlreadyExistsException e) {
+        if (history == null || !history.equals(Path.of(String.valueOf(e.getFile())))) {
+          throw e;
+        }
         // Only an orphan can stand here: a commit that crashed between its link and its rename.
         fs.delete(history);
+        writer.write(file, bytes, history);
       }
-      writer.write(file, bytes, history);
+      lastCommitted.put(partition, next);
       markCommitted(partition);
     } catch (IOException e) {
+      lastCommitted.remove(partition);
+      knownHistory.remove(partition);
       throw new WaymarkException(
           "Commit of "
               + where(partition)
@@ -423,7 +446,7 @@ public final class FileCheckpointStore implements CheckpointStore {
                       + " permissions?) and run again."),
           e);
     }
-    prune(partition);
+    prune(partition, history == null ? -1 : sequence);
     return next;
   }
 
@@ -448,7 +471,7 @@ public final class FileCheckpointStore implements CheckpointStore {
     markedPartitions.add(partition);
   }
 
-  private void prune(String partition) {
+  private void prune(String partition, long added) {
     Retention retention = options.retention();
     if (!retention.keepsHistory() && historyEmptied.contains(partition)) {
       // Without history no write adds an entry, and this writer holds the job's lock: once this
@@ -456,25 +479,38 @@ public final class FileCheckpointStore implements CheckpointStore {
       return;
     }
     try {
-      List<Long> seqs = new ArrayList<>(reader.historySequences(partition));
-      seqs.sort(java.util.Collections.reverseOrder());
+      java.util.TreeSet<Long> seqs = knownHistory.get(partition);
+      if (seqs == null) {
+        seqs = new java.util.TreeSet<>(reader.historySequences(partition));
+        knownHistory.put(partition, seqs);
+      } else if (added > 0) {
+        seqs.add(added);
+      }
+      while (seqs.size() > retention.keepLast()) {
+        fs.delete(layout.historyFile(partition, seqs.first()));
+        seqs.pollFirst();
+      }
       Optional<Duration> keepFor = retention.keepFor();
-      Instant now = options.clock().instant();
-      for (int i = 0; i < seqs.size(); i++) {
-        boolean drop = i >= retention.keepLast();
-        if (!drop && i > 0 && keepFor.isPresent()) {
-          Path entry = layout.historyFile(partition, seqs.get(i));
-          Instant committed = reader.decodeFile(entry, partition).committedAt();
-          drop = committed.plus(keepFor.get()).isBefore(now);
-        }
-        if (drop) {
-          fs.delete(layout.historyFile(partition, seqs.get(i)));
+      if (keepFor.isPresent()) {
+        Instant now = options.clock().instant();
+        while (seqs.size() > 1) {
+          Path oldest = layout.historyFile(partition, seqs.first());
+          if (!reader
+              .decodeFile(oldest, partition)
+              .committedAt()
+              .plus(keepFor.get())
+              .isBefore(now)) {
+            break;
+          }
+          fs.delete(oldest);
+          seqs.pollFirst();
         }
       }
       if (!retention.keepsHistory()) {
         historyEmptied.add(partition);
       }
     } catch (IOException | RuntimeException e) {
+      knownHistory.remove(partition);
       // The commit is durable already; a history entry left behind is pruned next time.
       LOG.log(System.Logger.Level.WARNING, "Pruning history of " + where(partition) + " failed", e);
     }
