@@ -118,13 +118,14 @@ public final class IngestJob {
                 o.checkpointStore == CheckpointStoreKind.DB
                     ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
                     : null) {
-          sink.createTables();
+          // Refused before anything is created: a refused run leaves the database as it was.
           if (fileStore != null) {
             Optional<String> problem = sink.durabilityProblem();
             if (problem.isPresent()) {
               throw new BadUsageException(problem.get());
             }
           }
+          sink.createTables();
           CheckpointStore store = fileStore != null ? fileStore : dbStore;
           Optional<Checkpoint> checkpoint = store.read(PARTITION);
           int start = rescan ? 0 : resumeIndex(checkpoint);
@@ -333,7 +334,7 @@ public final class IngestJob {
       } else {
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
-        checkpointFs.haltOnNextMove = o.faults.armed(Faults.Point.MID_CHECKPOINT, number);
+        checkpointFs.haltInUnit = o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0;
         fileStore.commit(PARTITION, cursor);
       }
       unitsCommitted = number;
@@ -535,7 +536,9 @@ public final class IngestJob {
    */
   private static final class HaltingFileSystem implements CheckpointFileSystem {
     private final CheckpointFileSystem fs = CheckpointFileSystem.system();
-    volatile boolean haltOnNextMove;
+
+    /** The unit whose checkpoint rename halts the JVM, or 0. */
+    volatile long haltInUnit;
 
     @Override
     public WritableFile createExclusive(Path path) throws IOException {
@@ -549,8 +552,8 @@ public final class IngestJob {
 
     @Override
     public void atomicMove(Path source, Path target) throws IOException {
-      if (haltOnNextMove) {
-        Faults.crash(Faults.Point.MID_CHECKPOINT, -1);
+      if (haltInUnit > 0) {
+        Faults.crash(Faults.Point.MID_CHECKPOINT, haltInUnit);
       }
       fs.atomicMove(source, target);
     }
