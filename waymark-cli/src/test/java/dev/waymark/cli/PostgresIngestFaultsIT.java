@@ -110,6 +110,7 @@ class PostgresIngestFaultsIT {
       assertThat(refused.out()).contains("waymark: attempt 1 of 2 failed (");
       assertThat(refused.err())
           .startsWith("waymark: Gave up after 2 attempts")
+          .contains("the unit starting at file 11 (skus_00010.json) did not commit")
           .contains("Connection to 127.0.0.1:" + closedPort + " refused")
           .contains("The checkpoint is intact");
       Checkpoint after = target.fileCheckpoint().orElseThrow();

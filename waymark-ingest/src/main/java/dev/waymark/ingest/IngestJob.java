@@ -71,8 +71,10 @@ public final class IngestJob {
   private final TableSpec spec;
   private final List<JsonPointer> pointers = new ArrayList<>();
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
+  private final boolean postgres;
 
   private long unitsCommitted;
+  private int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
   private int filesCommitted;
   private long rowsRead;
   private long newRows;
@@ -81,6 +83,7 @@ public final class IngestJob {
   private IngestJob(IngestOptions options, IngestListener listener) {
     this.o = options;
     this.listener = listener;
+    this.postgres = options.db.startsWith("jdbc:postgresql:");
     this.listing = FileListing.of(options.input, options.glob);
     this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
     for (String pointer : options.columns.values()) {
@@ -129,6 +132,7 @@ public final class IngestJob {
           CheckpointStore store = fileStore != null ? fileStore : dbStore;
           Optional<Checkpoint> checkpoint = store.read(PARTITION);
           int start = rescan ? 0 : resumeIndex(checkpoint);
+          pendingUnit = start;
           if (!announced) {
             listener.started(
                 start,
@@ -158,7 +162,9 @@ public final class IngestJob {
                     + attempt
                     + " attempts over "
                     + spent.toSeconds()
-                    + "s; the unit after the checkpoint did not commit. Last error: "
+                    + "s; "
+                    + pendingUnitName(fileStore)
+                    + " did not commit. Last error: "
                     + message(e)
                     + ". The checkpoint is intact: run the same command again once the database"
                     + " or the input is reachable.",
@@ -188,6 +194,21 @@ public final class IngestJob {
             Duration.ofNanos(System.nanoTime() - t0));
     listener.finished(summary);
     return summary;
+  }
+
+  /** Names the unit that failed, for the message that gives up on it. */
+  private String pendingUnitName(FileCheckpointStore fileStore) {
+    int index = pendingUnit;
+    if (index < 0 && fileStore != null) {
+      try {
+        index = resumeIndex(fileStore.read(PARTITION)); // the database was never reached
+      } catch (RuntimeException e) {
+        index = -1;
+      }
+    }
+    return index >= 0 && index < listing.size()
+        ? "the unit starting at file " + (index + 1) + " (" + listing.name(index) + ")"
+        : "the unit after the checkpoint";
   }
 
   /**
@@ -269,6 +290,7 @@ public final class IngestJob {
         for (int i = start; i < listing.size(); i++) {
           if (unit.isEmpty()) {
             unitStart = System.nanoTime();
+            pendingUnit = i;
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
@@ -465,6 +487,11 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
+    if (postgres && holdsNul(r.fields())) {
+      throw r.refuse(
+          BadInputException.Reason.NUL_BYTE,
+          "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
+    }
     String key = o.dedupKey.keyOf(r);
     String payload;
     try {
@@ -488,6 +515,27 @@ public final class IngestJob {
   }
 
   // ---------------------------------------------------------------------------- helpers
+
+  /** Whether a key or string anywhere in {@code value} contains U+0000. */
+  private static boolean holdsNul(Object value) {
+    if (value instanceof String s) {
+      return s.indexOf('\0') >= 0;
+    }
+    if (value instanceof Map<?, ?> m) {
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (holdsNul(e.getKey()) || holdsNul(e.getValue())) {
+          return true;
+        }
+      }
+    } else if (value instanceof List<?> l) {
+      for (Object v : l) {
+        if (holdsNul(v)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
 
   private static String position(BadInputException e) {
     StringBuilder sb = new StringBuilder();
