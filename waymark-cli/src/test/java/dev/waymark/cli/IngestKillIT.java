@@ -38,9 +38,13 @@ class IngestKillIT {
   private static final int KILLS = Integer.getInteger("waymark.ingestkill.kills", 32);
   private static final int FILES = 100;
   private static final int ROWS = 30;
-  private static final double EARLY_SHARE = 0.2;
+  // When a kill strikes: from launch (JVM start, opening), after the run's first line (opening the
+  // database, the first unit), or after its first committed file (mid-run, any step of a unit).
+  private static final double EARLY_SHARE = 0.15;
+  private static final double AFTER_START_SHARE = 0.25;
   private static final Duration MAX_EARLY = Duration.ofMillis(1500);
-  private static final Duration MAX_AFTER_START = Duration.ofMillis(400);
+  private static final Duration MAX_AFTER_START = Duration.ofMillis(300);
+  private static final Duration MAX_MID_RUN = Duration.ofMillis(200);
 
   @TempDir Path tmp;
 
@@ -130,7 +134,8 @@ class IngestKillIT {
       while (true) {
         runs++;
         boolean kill = killed < quota;
-        boolean early = kill && random.nextDouble() < EARLY_SHARE;
+        double instant = random.nextDouble();
+        boolean early = kill && instant < EARLY_SHARE;
         int exit;
         List<String> lines;
         try (IngestChild child =
@@ -140,9 +145,11 @@ class IngestKillIT {
             exited = child.exitsWithin(Duration.ofMinutes(2));
           } else if (early) {
             exited = child.exitsWithin(randomUpTo(random, MAX_EARLY));
-          } else {
+          } else if (instant < EARLY_SHARE + AFTER_START_SHARE) {
             exited =
-                awaitFirstLine(child) && child.exitsWithin(randomUpTo(random, MAX_AFTER_START));
+                !awaitLine(child, "") || child.exitsWithin(randomUpTo(random, MAX_AFTER_START));
+          } else {
+            exited = !awaitLine(child, "[") || child.exitsWithin(randomUpTo(random, MAX_MID_RUN));
           }
           exit = exited ? child.exitCode() : child.kill();
           lines = child.lines();
@@ -231,14 +238,16 @@ class IngestKillIT {
     return number;
   }
 
-  /** Waits until the child printed its first line; false if it exited first. */
-  private static boolean awaitFirstLine(IngestChild child) throws InterruptedException {
-    while (child.lines().isEmpty()) {
+  /**
+   * Waits until the child printed a line starting with {@code prefix}; false if it exited first.
+   */
+  private static boolean awaitLine(IngestChild child, String prefix) throws InterruptedException {
+    while (child.lines().stream().noneMatch(l -> l.startsWith(prefix))) {
       if (child.exitsWithin(Duration.ofMillis(5))) {
-        return !child.lines().isEmpty();
+        return false;
       }
       assertThat(child.age())
-          .as("child printed nothing for a minute")
+          .as("child printed no line starting with '%s' for a minute", prefix)
           .isLessThan(Duration.ofMinutes(1));
     }
     return true;
