@@ -18,9 +18,12 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * PostgreSQL misbehaving under {@code waymark ingest} (run in this JVM through {@link Main}): its
@@ -29,9 +32,10 @@ import org.junit.jupiter.api.io.TempDir;
 class PostgresIngestFaultsIT {
   @TempDir Path tmp;
 
-  @Test
+  @ParameterizedTest(name = "{0} store")
+  @ValueSource(strings = {"file", "db"})
   @Timeout(value = 3, unit = TimeUnit.MINUTES)
-  void aConnectionKilledMidUnitIsRetriedAndTheRunConverges() throws Exception {
+  void aConnectionKilledMidUnitIsRetriedAndTheRunConverges(String store) throws Exception {
     Path feed = tmp.resolve("feed");
     FeedGenerator.generate(feed, 150, 30, 41);
     try (IngestTarget reference = IngestTarget.fresh(Db.POSTGRES, tmp);
@@ -40,7 +44,7 @@ class PostgresIngestFaultsIT {
       assertThat(uninterrupted.exitCode()).as(uninterrupted.toString()).isZero();
       String application = "waymark-it-" + UUID.randomUUID().toString().substring(0, 8);
       List<String> args =
-          target.ingestArgs(feed, "file", "1").stream()
+          target.ingestArgs(feed, store, "1").stream()
               .map(a -> a.equals(target.url) ? a + "&ApplicationName=" + application : a)
               .toList();
 
@@ -52,13 +56,18 @@ class PostgresIngestFaultsIT {
               admin.prepareStatement(
                   "SELECT pid, pg_terminate_backend(pid), left(query, 40) FROM pg_stat_activity"
                       + " WHERE application_name = ? AND backend_xid IS NOT NULL"
+                      + " AND query LIKE 'INSERT INTO \"" + IngestTarget.TABLE + "\"%'"
                       + " AND pid <> pg_backend_pid()")) {
         kill.setString(1, application);
-        // Poll until the ingest's connection is inside a unit that has written rows.
-        while (terminated == 0 && !run.isDone()) {
+        // Poll until the ingest's connection is inside a unit that has inserted rows (it has a
+        // transaction id, and its last statement was the insert; the DDL before has an id too).
+        while (terminated == 0 && !finishesWithin(run, 5)) {
           try (ResultSet rs = kill.executeQuery()) {
             while (rs.next()) {
               assertThat(rs.getBoolean(2)).as("terminated backend %d", rs.getInt(1)).isTrue();
+              System.out.printf(
+                  "terminated the ingest's backend %d mid-unit (%s store), last query: %s...%n",
+                  rs.getInt(1), store, rs.getString(3));
               terminated++;
             }
           }
@@ -73,7 +82,7 @@ class PostgresIngestFaultsIT {
               "waymark: attempt 1 of 8 failed \\(.*\\); retrying the unit from its start in");
       assertThat(result.out()).contains("done: 150 files");
       assertThat(target.content()).isEqualTo(reference.content());
-      assertThat(target.fileCheckpoint().orElseThrow().cursor())
+      assertThat(target.checkpoint(store).orElseThrow().cursor())
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(149), 150));
     }
   }
@@ -156,6 +165,15 @@ class PostgresIngestFaultsIT {
           .isEqualTo(generated.distinctRecords());
       assertThat(target.dbCheckpoint().orElseThrow().cursor())
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(4), 5));
+    }
+  }
+
+  private static boolean finishesWithin(CompletableFuture<?> run, long millis) throws Exception {
+    try {
+      run.get(millis, TimeUnit.MILLISECONDS);
+      return true;
+    } catch (TimeoutException e) {
+      return false;
     }
   }
 }

@@ -53,4 +53,24 @@ class PostgresIngestJobIT extends IngestJobContractTest {
         .isZero();
     assertThat(count("SELECT COUNT(*) FROM waymark_quarantine")).isEqualTo(1);
   }
+
+  // Regression: the column check read every schema's table of that name, so a table lacking an
+  // extracted column passed it when another schema's had the column; the insert then failed with
+  // a bare database error.
+  @Test
+  void checksTheColumnsOfTheTableInItsOwnSchemaOnly() throws Exception {
+    try (TestDatabases.PgSchema other = TestDatabases.freshPostgresSchema()) {
+      IngestJob.run(
+          options().db(other.url).column("sku", "/sku_id").build(), new IngestListener() {});
+      IngestJob.run(options().state(tmp.resolve("state2")).build(), new IngestListener() {});
+
+      assertThatThrownBy(
+              () ->
+                  IngestJob.run(
+                      options().state(tmp.resolve("state3")).column("sku", "/sku_id").build(),
+                      new IngestListener() {}))
+          .hasMessageContaining("exists without column sku")
+          .hasMessageContaining("ALTER TABLE");
+    }
+  }
 }
