@@ -47,7 +47,7 @@ class IngestBigFileIT {
           IngestChild.run(
               tmp.resolve("logs"),
               Map.of(),
-              List.of("-Xmx256m"),
+              List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
               Duration.ofMinutes(8),
               target.ingestArgs(feed, "file", "1"));
       long t2 = System.nanoTime();

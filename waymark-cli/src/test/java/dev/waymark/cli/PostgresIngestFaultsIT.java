@@ -56,7 +56,9 @@ class PostgresIngestFaultsIT {
               admin.prepareStatement(
                   "SELECT pid, pg_terminate_backend(pid), left(query, 40) FROM pg_stat_activity"
                       + " WHERE application_name = ? AND backend_xid IS NOT NULL"
-                      + " AND query LIKE 'INSERT INTO \"" + IngestTarget.TABLE + "\"%'"
+                      + " AND query LIKE 'INSERT INTO \""
+                      + IngestTarget.TABLE
+                      + "\"%'"
                       + " AND pid <> pg_backend_pid()")) {
         kill.setString(1, application);
         // Poll until the ingest's connection is inside a unit that has inserted rows (it has a
@@ -81,6 +83,12 @@ class PostgresIngestFaultsIT {
           .containsPattern(
               "waymark: attempt 1 of 8 failed \\(.*\\); retrying the unit from its start in");
       assertThat(result.out()).contains("done: 150 files");
+      result.lines().stream().filter(l -> l.contains("retrying")).forEach(System.out::println);
+      List<String> files = result.lines().stream().filter(l -> l.startsWith("[")).toList();
+      assertThat(files).as("each file reported once, in order").hasSize(150);
+      for (int i = 0; i < files.size(); i++) {
+        assertThat(files.get(i)).startsWith("[" + (i + 1) + "/150] " + FeedGenerator.fileName(i));
+      }
       assertThat(target.content()).isEqualTo(reference.content());
       assertThat(target.checkpoint(store).orElseThrow().cursor())
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(149), 150));

@@ -435,6 +435,16 @@ public final class IngestJob {
         } catch (RuntimeException e) {
           put(new Chunk(i, List.of(), true, null, e));
           return;
+        } catch (Error e) {
+          // Passed on, so that the writer fails now rather than wait ten minutes for a chunk.
+          put(
+              new Chunk(
+                  i,
+                  List.of(),
+                  true,
+                  null,
+                  new WaymarkException("Reading " + listing.path(i) + " failed: " + e, e)));
+          return;
         }
       }
     }
