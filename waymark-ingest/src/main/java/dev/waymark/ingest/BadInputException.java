@@ -41,7 +41,10 @@ public final class BadInputException extends WaymarkException {
     INVALID_UTF8,
     /** The file is in another encoding (a UTF-16 or UTF-32 byte-order mark). */
     UNSUPPORTED_ENCODING,
-    /** A raw NUL byte (an escaped {@code \u0000} inside a JSON string is fine). */
+    /**
+     * A raw NUL byte; or, into PostgreSQL, whose text and jsonb cannot hold U+0000, an escaped
+     * {@code \u0000} in a string (which SQLite stores).
+     */
     NUL_BYTE,
     /** An escaped UTF-16 surrogate without its other half, which no UTF-8 text can hold. */
     LONE_SURROGATE,

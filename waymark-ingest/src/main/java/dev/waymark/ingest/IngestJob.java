@@ -71,9 +71,11 @@ public final class IngestJob {
   private final TableSpec spec;
   private final List<JsonPointer> pointers = new ArrayList<>();
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
+  private final boolean postgres;
 
   private int firstStart;
   private long unitsCommitted;
+  private int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
   private int filesCommitted;
   private long rowsRead;
   private long newRows;
@@ -82,6 +84,7 @@ public final class IngestJob {
   private IngestJob(IngestOptions options, IngestListener listener) {
     this.o = options;
     this.listener = listener;
+    this.postgres = options.db.startsWith("jdbc:postgresql:");
     this.listing = FileListing.of(options.input, options.glob);
     this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
     for (String pointer : options.columns.values()) {
@@ -119,16 +122,18 @@ public final class IngestJob {
                 o.checkpointStore == CheckpointStoreKind.DB
                     ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
                     : null) {
-          sink.createTables();
+          // Refused before anything is created: a refused run leaves the database as it was.
           if (fileStore != null) {
             Optional<String> problem = sink.durabilityProblem();
             if (problem.isPresent()) {
               throw new BadUsageException(problem.get());
             }
           }
+          sink.createTables();
           CheckpointStore store = fileStore != null ? fileStore : dbStore;
           Optional<Checkpoint> checkpoint = store.read(PARTITION);
           int start = rescan ? 0 : resumeIndex(checkpoint);
+          pendingUnit = start;
           if (!announced) {
             listener.started(
                 start,
@@ -159,7 +164,9 @@ public final class IngestJob {
                     + attempt
                     + " attempts over "
                     + spent.toSeconds()
-                    + "s; the unit after the checkpoint did not commit. Last error: "
+                    + "s; "
+                    + pendingUnitName(fileStore)
+                    + " did not commit. Last error: "
                     + message(e)
                     + ". The checkpoint is intact: run the same command again once the database"
                     + " or the input is reachable.",
@@ -189,6 +196,21 @@ public final class IngestJob {
             Duration.ofNanos(System.nanoTime() - t0));
     listener.finished(summary);
     return summary;
+  }
+
+  /** Names the unit that failed, for the message that gives up on it. */
+  private String pendingUnitName(FileCheckpointStore fileStore) {
+    int index = pendingUnit;
+    if (index < 0 && fileStore != null) {
+      try {
+        index = resumeIndex(fileStore.read(PARTITION)); // the database was never reached
+      } catch (RuntimeException e) {
+        index = -1;
+      }
+    }
+    return index >= 0 && index < listing.size()
+        ? "the unit starting at file " + (index + 1) + " (" + listing.name(index) + ")"
+        : "the unit after the checkpoint";
   }
 
   /**
@@ -270,6 +292,7 @@ public final class IngestJob {
         for (int i = start; i < listing.size(); i++) {
           if (unit.isEmpty()) {
             unitStart = System.nanoTime();
+            pendingUnit = i;
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
@@ -363,7 +386,7 @@ public final class IngestJob {
       } else {
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
-        checkpointFs.haltOnNextMove = o.faults.armed(Faults.Point.MID_CHECKPOINT, number);
+        checkpointFs.haltInUnit = o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0;
         fileStore.commit(PARTITION, cursor);
       }
       unitsCommitted = number;
@@ -453,6 +476,16 @@ public final class IngestJob {
         } catch (RuntimeException e) {
           put(new Chunk(i, List.of(), true, null, e));
           return;
+        } catch (Error e) {
+          // Passed on, so that the writer fails now rather than wait ten minutes for a chunk.
+          put(
+              new Chunk(
+                  i,
+                  List.of(),
+                  true,
+                  null,
+                  new WaymarkException("Reading " + listing.path(i) + " failed: " + e, e)));
+          return;
         }
       }
     }
@@ -505,6 +538,11 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
+    if (postgres && holdsNul(r.fields())) {
+      throw r.refuse(
+          BadInputException.Reason.NUL_BYTE,
+          "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
+    }
     String key = o.dedupKey.keyOf(r);
     String payload;
     try {
@@ -528,6 +566,27 @@ public final class IngestJob {
   }
 
   // ---------------------------------------------------------------------------- helpers
+
+  /** Whether a key or string anywhere in {@code value} contains U+0000. */
+  private static boolean holdsNul(Object value) {
+    if (value instanceof String s) {
+      return s.indexOf('\0') >= 0;
+    }
+    if (value instanceof Map<?, ?> m) {
+      for (Map.Entry<?, ?> e : m.entrySet()) {
+        if (holdsNul(e.getKey()) || holdsNul(e.getValue())) {
+          return true;
+        }
+      }
+    } else if (value instanceof List<?> l) {
+      for (Object v : l) {
+        if (holdsNul(v)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
 
   private static String position(BadInputException e) {
     StringBuilder sb = new StringBuilder();
@@ -583,7 +642,9 @@ public final class IngestJob {
    */
   private static final class HaltingFileSystem implements CheckpointFileSystem {
     private final CheckpointFileSystem fs = CheckpointFileSystem.system();
-    volatile boolean haltOnNextMove;
+
+    /** The unit whose checkpoint rename halts the JVM, or 0. */
+    volatile long haltInUnit;
 
     @Override
     public WritableFile createExclusive(Path path) throws IOException {
@@ -597,8 +658,8 @@ public final class IngestJob {
 
     @Override
     public void atomicMove(Path source, Path target) throws IOException {
-      if (haltOnNextMove) {
-        Faults.crash(Faults.Point.MID_CHECKPOINT, -1);
+      if (haltInUnit > 0) {
+        Faults.crash(Faults.Point.MID_CHECKPOINT, haltInUnit);
       }
       fs.atomicMove(source, target);
     }

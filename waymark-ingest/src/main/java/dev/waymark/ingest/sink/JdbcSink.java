@@ -67,7 +67,8 @@ abstract class JdbcSink implements Sink {
   private Set<String> existingColumns() throws SQLException {
     Set<String> names = new HashSet<>();
     DatabaseMetaData meta = connection.getMetaData();
-    try (ResultSet rs = meta.getColumns(null, null, spec.table(), null)) {
+    // In the schema the table was created in: a same-named table elsewhere must not answer.
+    try (ResultSet rs = meta.getColumns(null, connection.getSchema(), spec.table(), null)) {
       while (rs.next()) {
         names.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
       }

@@ -1,0 +1,192 @@
+package dev.waymark.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
+import dev.waymark.ingest.IngestOptions.OnBadFile;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The runner in-process, against each database ({@link IngestJobTest} for SQLite, {@code
+ * PostgresIngestJobIT}): resume, late and deleted files, bad files under both policies, extracted
+ * columns, the db checkpoint store.
+ */
+abstract class IngestJobContractTest {
+  @TempDir Path tmp;
+  Path feed;
+  String db;
+  FeedGenerator.Summary generated;
+
+  @BeforeEach
+  void generateFeed() {
+    feed = tmp.resolve("feed");
+    generated = FeedGenerator.generate(feed, 12, 50, 7);
+    db = newDatabase();
+  }
+
+  /** The JDBC URL of a new, empty database for one test. */
+  abstract String newDatabase();
+
+  IngestOptions.Builder options() {
+    return IngestOptions.builder(feed).db(db).state(tmp.resolve("state")).job("nightly");
+  }
+
+  long count(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  @Test
+  void loadsEveryDistinctRecordOnceAndCheckpointsTheLastFile() throws SQLException {
+    List<String> lines = new ArrayList<>();
+    IngestSummary summary =
+        IngestJob.run(
+            options().commitPolicy(CommitPolicy.everyFiles(1)).build(),
+            new IngestListener() {
+              @Override
+              public void fileCommitted(int i, int total, String name, long n, long d) {
+                lines.add(
+                    "["
+                        + (i + 1)
+                        + "/"
+                        + total
+                        + "] "
+                        + name
+                        + ": "
+                        + n
+                        + " new, "
+                        + d
+                        + " duplicate");
+              }
+            });
+
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+    assertThat(summary.newRows()).isEqualTo(generated.distinctRecords());
+    assertThat(summary.rowsRead()).isEqualTo(generated.records());
+    assertThat(summary.units()).isEqualTo(12);
+    assertThat(lines).hasSize(12).first().asString().startsWith("[1/12] skus_00000.json: ");
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
+  }
+
+  @Test
+  void aSecondRunFindsNothingToDo() {
+    IngestJob.run(options().build(), new IngestListener() {});
+    IngestSummary again = IngestJob.run(options().build(), new IngestListener() {});
+    assertThat(again.files()).isZero();
+    assertThat(again.newRows()).isZero();
+  }
+
+  @Test
+  void refusesToResumeWhenAFileArrivedLateThenRescanConverges() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.copy(feed.resolve("skus_00003.json"), feed.resolve("skus_00003a.json"));
+    Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+
+    assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
+        .hasMessageContaining("1 file(s) sorting at or before skus_00011.json arrived after")
+        .hasMessageContaining("--rescan");
+
+    IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
+    assertThat(rescan.newRows()).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging"))
+        .isEqualTo(generated.distinctRecords() + 1);
+  }
+
+  @Test
+  void refusesToResumeWhenAFileWasDeletedThenRescanConverges() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.delete(feed.resolve("skus_00011.json"));
+    assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
+        .hasMessageContaining("skus_00011.json, is no longer in")
+        .hasMessageContaining("--rescan");
+
+    IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
+    assertThat(rescan.files()).isEqualTo(11);
+    assertThat(rescan.newRows()).isZero();
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(Cursor.ofFile("skus_00010.json", 11));
+  }
+
+  @Test
+  void aBadFileStopsTheRunAndNothingFromItIsCommitted() throws Exception {
+    Files.writeString(feed.resolve("skus_00005.json"), "[{\"sku_id\":\"x\"}, {\"broken\": ]");
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().commitPolicy(CommitPolicy.everyFiles(3)).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(BadInputException.class)
+        .hasMessageContaining("skus_00005.json")
+        .hasMessageContaining("line 1");
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
+        .isZero();
+    // The good files of the same unit (3 and 4) were committed, and the checkpoint says so.
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(Cursor.ofFile("skus_00004.json", 5));
+  }
+
+  @Test
+  void quarantinesABadFileInTheSameTransactionAndGoesOn() throws Exception {
+    Files.writeString(feed.resolve("skus_00005.json"), "{\"not\":\"an array\"}");
+    IngestSummary summary =
+        IngestJob.run(options().onBadFile(OnBadFile.QUARANTINE).build(), new IngestListener() {});
+    assertThat(summary.badFiles())
+        .extracting(IngestSummary.BadFile::name)
+        .containsExactly("skus_00005.json");
+    assertThat(
+            count("SELECT COUNT(*) FROM waymark_quarantine WHERE source_file = 'skus_00005.json'"))
+        .isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
+        .isZero();
+    assertThat(summary.files()).isEqualTo(12);
+  }
+
+  @Test
+  void theDbCheckpointStoreCommitsWithTheRows() throws Exception {
+    IngestJob.run(
+        options().checkpointStore(CheckpointStoreKind.DB).build(), new IngestListener() {});
+    assertThat(count("SELECT sequence FROM waymark_checkpoint WHERE job = 'nightly'")).isPositive();
+    assertThat(Files.exists(tmp.resolve("state"))).isFalse();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+  }
+
+  @Test
+  void fillsExtractedColumnsFromJsonPointers() throws Exception {
+    IngestJob.run(
+        options().column("sku", "/sku_id").column("missing", "/no/such").build(),
+        new IngestListener() {});
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE sku IS NULL")).isZero();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE missing IS NOT NULL")).isZero();
+  }
+}

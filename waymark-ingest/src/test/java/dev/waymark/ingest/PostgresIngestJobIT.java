@@ -1,0 +1,76 @@
+package dev.waymark.ingest;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.waymark.checkpoint.jdbc.TestDatabases;
+import dev.waymark.ingest.IngestOptions.OnBadFile;
+import java.nio.file.Files;
+import java.sql.SQLException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The runner in-process on PostgreSQL, each test in a fresh schema (skipped without a server, or
+ * failing under {@code WAYMARK_REQUIRE_PG=1}; see {@link TestDatabases}).
+ */
+class PostgresIngestJobIT extends IngestJobContractTest {
+  private TestDatabases.PgSchema schema;
+
+  @Override
+  String newDatabase() {
+    schema = TestDatabases.freshPostgresSchema();
+    return schema.url;
+  }
+
+  @AfterEach
+  void dropSchema() throws SQLException {
+    if (schema != null) {
+      schema.close();
+    }
+  }
+
+  // Regression: a record with an escaped NUL is valid JSON, but PostgreSQL refuses it in jsonb;
+  // the run used to stop with exit 1 and a database error naming no file, even under quarantine.
+  @Test
+  void aStringHoldingNulIsABadFileNotADatabaseError() throws Exception {
+    Files.writeString(feed.resolve("skus_00005.json"), "[{\"sku_id\":\"x\\u0000y\"}]");
+
+    assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
+        .isInstanceOf(BadInputException.class)
+        .hasMessageContaining("skus_00005.json")
+        .hasMessageContaining("U+0000");
+
+    IngestSummary summary =
+        IngestJob.run(options().onBadFile(OnBadFile.QUARANTINE).build(), new IngestListener() {});
+    assertThat(summary.badFiles())
+        .extracting(IngestSummary.BadFile::name)
+        .containsExactly("skus_00005.json");
+    assertThat(summary.files())
+        .as("files 6 to 12, after the 5 the first run committed")
+        .isEqualTo(7);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
+        .isZero();
+    assertThat(count("SELECT COUNT(*) FROM waymark_quarantine")).isEqualTo(1);
+  }
+
+  // Regression: the column check read every schema's table of that name, so a table lacking an
+  // extracted column passed it when another schema's had the column; the insert then failed with
+  // a bare database error.
+  @Test
+  void checksTheColumnsOfTheTableInItsOwnSchemaOnly() throws Exception {
+    try (TestDatabases.PgSchema other = TestDatabases.freshPostgresSchema()) {
+      IngestJob.run(
+          options().db(other.url).column("sku", "/sku_id").build(), new IngestListener() {});
+      IngestJob.run(options().state(tmp.resolve("state2")).build(), new IngestListener() {});
+
+      assertThatThrownBy(
+              () ->
+                  IngestJob.run(
+                      options().state(tmp.resolve("state3")).column("sku", "/sku_id").build(),
+                      new IngestListener() {}))
+          .hasMessageContaining("exists without column sku")
+          .hasMessageContaining("ALTER TABLE");
+    }
+  }
+}
