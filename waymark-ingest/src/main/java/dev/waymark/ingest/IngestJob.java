@@ -280,8 +280,16 @@ public final class IngestJob {
       }
     }
 
+    /**
+     * Inserts one file's chunks. A savepoint is set only before the first chunk of a file that
+     * spans several chunks and follows other files in the unit: a file that fits in one chunk is
+     * refused by the reader before any of its rows is sent, so a refusal that arrives as its first
+     * chunk has nothing to undo. Savepoints are not free: each is a round trip, and in PostgreSQL a
+     * transaction with more than 64 subtransactions slows down (measured in BENCHMARKS.md).
+     */
     private FileResult loadFile(int index, Reader reader) throws SQLException {
-      Savepoint savepoint = unit.isEmpty() ? null : sink.connection().setSavepoint();
+      Savepoint savepoint = null;
+      boolean first = true;
       long read = 0, inserted = 0;
       while (true) {
         Chunk chunk = reader.take();
@@ -294,11 +302,15 @@ public final class IngestJob {
         if (chunk.bad != null) {
           if (savepoint != null) {
             sink.connection().rollback(savepoint);
-          } else {
+          } else if (unit.isEmpty()) {
             sink.rollback();
-          }
+          } // else its first chunk is the refusal: nothing of this file reached the database
           return badFile(index, chunk.bad);
         }
+        if (first && !chunk.last && !unit.isEmpty()) {
+          savepoint = sink.connection().setSavepoint();
+        }
+        first = false;
         inserted += sink.insert(chunk.rows);
         read += chunk.rows.size();
         if (chunk.last) {
@@ -464,12 +476,19 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
-    String key = o.dedupKey.keyOf(r);
+    String key;
     String payload;
-    try {
-      payload = CanonicalJson.toString(r.fields(), NumberMode.EXACT);
-    } catch (IllegalArgumentException e) {
-      throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
+    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
+    if (keyed != null) { // the key hashed the payload's bytes: one encoding for both
+      key = keyed.key();
+      payload = keyed.canonical();
+    } else {
+      key = o.dedupKey.keyOf(r);
+      try {
+        payload = CanonicalJson.toString(r.fields(), NumberMode.EXACT);
+      } catch (IllegalArgumentException e) {
+        throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
+      }
     }
     List<String> columns = new ArrayList<>(pointers.size());
     for (JsonPointer p : pointers) {

@@ -8,21 +8,24 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Properties;
 
 /**
  * The staging table in SQLite, the embedded default. One prepared {@code INSERT ... ON CONFLICT
  * (dedup_key) DO NOTHING} per row inside the unit's transaction (SQLite runs in-process, so a
- * statement costs no round trip). Unless the URL chooses a journal mode, the database is put in WAL
- * mode with {@code synchronous = FULL}: each commit is one {@code fsync} of the WAL, and durable. A
- * busy database is waited for up to 10 s per statement ({@code busy_timeout}).
+ * statement costs no round trip), with the driver's generated-key fetching off. Unless the URL
+ * chooses a journal mode, the database is put in WAL mode with {@code synchronous = FULL}: each
+ * commit is one {@code fsync} of the WAL, and durable. A busy database is waited for up to 10 s per
+ * statement ({@code busy_timeout}).
  */
 final class SqliteSink extends JdbcSink {
+  private static final String GENERATED_KEYS = "jdbc.get_generated_keys";
   private final String url;
   private final String insertSql;
   private PreparedStatement insert;
 
   SqliteSink(String url, TableSpec spec) throws SQLException {
-    super(DriverManager.getConnection(url), spec);
+    super(DriverManager.getConnection(url, connectionProperties(url)), spec);
     this.url = url;
     StringBuilder params = new StringBuilder("?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
     for (int i = 0; i < spec.columns().size(); i++) {
@@ -37,6 +40,19 @@ final class SqliteSink extends JdbcSink {
             + params
             + ") ON CONFLICT (dedup_key) DO NOTHING";
     configure();
+  }
+
+  /**
+   * No generated keys: since 3.45 the driver otherwise runs {@code SELECT last_insert_rowid()}
+   * after every insert (xerial/sqlite-jdbc#1135), which measured about a third of the insert time
+   * (BENCHMARKS.md). The sink never reads generated keys.
+   */
+  private static Properties connectionProperties(String url) {
+    Properties p = new Properties();
+    if (!url.toLowerCase(Locale.ROOT).contains(GENERATED_KEYS)) {
+      p.setProperty(GENERATED_KEYS, "false");
+    }
+    return p;
   }
 
   private void configure() throws SQLException {
