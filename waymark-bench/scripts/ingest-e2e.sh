@@ -15,7 +15,8 @@
 #               ON CONFLICT DO NOTHING, in one transaction
 #   wm-sqlite   waymark ingest into SQLite, default settings
 #   sqlite-base plain JDBC batch insert of the precomputed rows, one transaction, same pragmas (WAL, FULL)
-# With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old and wm-pg-1-old (before/after a change).
+# With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change).
+# JAR, BENCH_CLASSES, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
 # Then once: resume at the proportional point of file 8,217 of 14,200 (time to first commit, full run time),
 # and the per-unit cost of each checkpoint store (CheckpointCost) for the checkpoint share.
 # Times are wall times of the whole process (JVM start included for the Java ones).
@@ -27,7 +28,8 @@ WORK="${WORK:-/tmp/waymark-ingest-e2e}"
 DB=waymark_bench
 URL="jdbc:postgresql://127.0.0.1:5432/$DB?user=postgres"
 JAR="${JAR:-$root/waymark-cli/target/waymark.jar}"
-CP="$JAR:$root/waymark-bench/target/classes"
+BENCH_CLASSES="${BENCH_CLASSES:-$root/waymark-bench/target/classes}"
+CP="$JAR:$BENCH_CLASSES"
 REF="${REF:-/work/shared/reference/reference_pipeline.py}"
 JAVA="${JAVA:-java}"
 feed="$WORK/feed$FILES"
@@ -40,7 +42,7 @@ now_ms() { date +%s%3N; }
 count() { pg -d "$DB" -c "SELECT count(*) FROM $1"; }
 
 mkdir -p "$WORK" "$log"
-[ -f "$JAR" ] && [ -d "$root/waymark-bench/target/classes/dev/waymark/bench/ingest" ] || {
+[ -f "$JAR" ] && [ -d "$BENCH_CLASSES/dev/waymark/bench/ingest" ] || {
   echo "build first: mvn -B -DskipTests -pl waymark-bench,waymark-cli -am package" >&2; exit 1; }
 pg -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 || pg -d postgres -c "CREATE DATABASE $DB"
 [ -d "$feed" ] || "$JAVA" -jar "$JAR" generate --files "$FILES" --rows 100 --seed 1 --out "$feed"
@@ -121,6 +123,7 @@ run_sqlite_base() {
 
 variants=(python wm-pg wm-pg-1 wm-pg-1-db floor wm-sqlite sqlite-base)
 if [ -n "${JAR_OLD:-}" ]; then variants+=(wm-pg-old wm-pg-1-old wm-sqlite-old); fi
+if [ -n "${VARIANTS:-}" ]; then read -ra variants <<< "$VARIANTS"; fi   # e.g. VARIANTS="wm-sqlite sqlite-base"
 run_variant() {
   case $1 in
     python) run_python "$2" ;;
@@ -143,6 +146,7 @@ for round in $(seq 1 "$ROUNDS"); do
   done
 done
 
+if [ -z "${SKIP_ONCE:-}" ]; then   # SKIP_ONCE=1: rounds only
 # Resume at the proportional point of "file 8,217 of 14,200": the first K files are committed by a run over a
 # folder holding only them (same state, same table), then the full folder is run and resumes at file K+1.
 K=$((FILES * 8216 / 14200))
@@ -159,6 +163,7 @@ record wm-pg-resume 1 $((t1 - t0)) "rows=$(count wm_e2e) resumed_at=$(head -1 "$
 cost=$("$JAVA" -cp "$CP" dev.waymark.bench.ingest.CheckpointCost "$WORK/ckpt-cost-$$" "$URL" 1000 | tail -1)
 rm -rf "$WORK/ckpt-cost-$$"
 echo "# checkpoint cost per unit: $cost" | tee -a "$results"
+fi
 echo "# load after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$results"
 
 python3 - "$results" <<'PY'

@@ -14,8 +14,8 @@ import java.sql.Statement;
 /**
  * The SQLite baseline: the rows exported by {@link ExportRows} (keys precomputed) inserted with a
  * plain JDBC batch ({@code addBatch}/{@code executeBatch}, 10,000 rows per batch) in one
- * transaction, with the sink's pragmas (WAL, {@code synchronous = FULL}) and table layout, and no
- * generated-key fetching.
+ * transaction, with the sink's pragmas (WAL, {@code synchronous = FULL}, {@code cache_size} 64 MiB)
+ * and table layout, and no generated-key fetching.
  *
  * <pre>java -cp ... dev.waymark.bench.ingest.SqliteBaseline ROWS_FILE DB_FILE</pre>
  */
@@ -27,7 +27,7 @@ public final class SqliteBaseline {
     SqliteWritePaths.delete(db);
     long t0 = System.nanoTime();
     long rows = 0;
-    try (Connection c = SqliteWritePaths.open(db, false);
+    try (Connection c = SqliteWritePaths.open(db, false, 64 * 1024);
         BufferedReader in = Files.newBufferedReader(Path.of(args[0]), StandardCharsets.UTF_8)) {
       c.setAutoCommit(false);
       try (PreparedStatement ps =

@@ -2,6 +2,8 @@ package dev.waymark.bench.ingest;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.lang.management.ThreadMXBean;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -23,12 +25,16 @@ import java.util.Random;
  * The SQLite write path, candidate against candidate, interleaved in one run: the same rows (from
  * {@link Feed}) into a fresh database file laid out as {@code SqliteSink}'s, in WAL mode with
  * {@code synchronous = FULL} (the durability rule), with a commit per file and with the runner's
- * default units (1 s), each file after a unit's first behind a SAVEPOINT as in the runner.
+ * default units (1 s); no savepoints (the runner sets none for a file that fits in one chunk).
  *
  * <pre>
  * java -cp waymark-cli/target/waymark.jar:waymark-bench/target/classes \
- *   dev.waymark.bench.ingest.SqliteWritePaths FEED_DIR WORK_DIR [ROUNDS] [FILES]
+ *   dev.waymark.bench.ingest.SqliteWritePaths FEED_DIR WORK_DIR [ROUNDS] [FILES] [units]
  * </pre>
+ *
+ * <p>Besides wall time it reports the inserting thread's CPU time: SQLite works in that thread, so
+ * CPU time compares the statements themselves on a busy machine, where wall time also holds the
+ * fsyncs of the commits and the waits for a core.
  *
  * <p>Candidates: {@code row} (the sink's prepared statement, {@code executeUpdate} per row), {@code
  * batch} ({@code addBatch}/{@code executeBatch}), {@code values} (one multi-row {@code INSERT ...
@@ -50,10 +56,15 @@ public final class SqliteWritePaths {
     VALUES,
     ROW_NO_KEYS,
     BATCH_NO_KEYS,
-    VALUES_NO_KEYS;
+    VALUES_NO_KEYS,
+    ROW_NO_KEYS_CACHE_64M;
 
     boolean generatedKeys() {
-      return !name().endsWith("_NO_KEYS");
+      return !name().contains("_NO_KEYS");
+    }
+
+    int cacheKib() {
+      return name().endsWith("_CACHE_64M") ? 65536 : 2000; // 2000 KiB is SQLite's default
     }
   }
 
@@ -62,6 +73,7 @@ public final class SqliteWritePaths {
     Path work = Path.of(args[1]);
     int rounds = args.length > 2 ? Integer.parseInt(args[2]) : 5;
     int limit = args.length > 3 ? Integer.parseInt(args[3]) : Integer.MAX_VALUE;
+    boolean unitsOnly = args.length > 4 && args[4].equals("units");
     Files.createDirectories(work);
     Feed feed = Feed.load(feedDir, limit);
     System.out.printf(
@@ -69,12 +81,13 @@ public final class SqliteWritePaths {
         feed.files.size(), feed.rows, feed.distinct, rounds);
     List<String> variants = new ArrayList<>();
     for (Candidate c : Candidate.values()) {
-      if (c == Candidate.ROW || c == Candidate.ROW_NO_KEYS || c == Candidate.VALUES_NO_KEYS) {
+      if (!unitsOnly
+          && (c == Candidate.ROW || c == Candidate.ROW_NO_KEYS || c == Candidate.VALUES_NO_KEYS)) {
         variants.add("commit/file  " + name(c));
       }
       variants.add("1s units     " + name(c));
     }
-    Medians perFile = new Medians(), units = new Medians();
+    Medians perFile = new Medians(), units = new Medians(), cpu = new Medians();
     Random random = new Random(42);
     run(work, feed, Candidate.ROW, false); // warm-up
     for (int round = 1; round <= rounds; round++) {
@@ -83,9 +96,10 @@ public final class SqliteWritePaths {
       for (String v : order) {
         boolean perFileCommit = v.startsWith("commit/file");
         Candidate c = Candidate.valueOf(v.substring(13).toUpperCase(Locale.ROOT).replace('-', '_'));
-        double ms = run(work, feed, c, perFileCommit);
-        (perFileCommit ? perFile : units).add(v, ms);
-        System.out.printf("round %d  %-34s %8.0f ms%n", round, v, ms);
+        double[] ms = run(work, feed, c, perFileCommit);
+        (perFileCommit ? perFile : units).add(v, ms[0]);
+        cpu.add(v, ms[1]);
+        System.out.printf("round %d  %-34s %8.0f ms  cpu %8.0f ms%n", round, v, ms[0], ms[1]);
       }
     }
     System.out.println();
@@ -94,6 +108,10 @@ public final class SqliteWritePaths {
     System.out.println();
     System.out.println("1 s units (ratio to the current per-row statement):");
     System.out.print(units.table("1s units     row", feed.rows));
+    System.out.println();
+    System.out.println(
+        "CPU time of the inserting thread (ratio to the current per-row statement, 1 s units):");
+    System.out.print(cpu.table("1s units     row", feed.rows));
   }
 
   private static String name(Candidate c) {
@@ -102,6 +120,10 @@ public final class SqliteWritePaths {
 
   /** Opens a SQLite database as the sink does: WAL, synchronous FULL, a busy timeout. */
   static Connection open(Path db, boolean generatedKeys) throws SQLException {
+    return open(db, generatedKeys, 2000);
+  }
+
+  static Connection open(Path db, boolean generatedKeys, int cacheKib) throws SQLException {
     Properties p = new Properties();
     p.setProperty("jdbc.get_generated_keys", Boolean.toString(generatedKeys));
     Connection c = DriverManager.getConnection("jdbc:sqlite:" + db, p);
@@ -109,6 +131,7 @@ public final class SqliteWritePaths {
       s.execute("PRAGMA busy_timeout = 10000");
       s.execute("PRAGMA journal_mode = WAL");
       s.execute("PRAGMA synchronous = FULL");
+      s.execute("PRAGMA cache_size = -" + cacheKib);
       s.execute(
           "CREATE TABLE IF NOT EXISTS "
               + TABLE
@@ -128,22 +151,23 @@ public final class SqliteWritePaths {
     }
   }
 
-  private static double run(Path work, Feed feed, Candidate candidate, boolean perFile)
+  /** Returns wall and CPU milliseconds. */
+  private static double[] run(Path work, Feed feed, Candidate candidate, boolean perFile)
       throws SQLException {
+    ThreadMXBean threads = ManagementFactory.getThreadMXBean();
     Path db = work.resolve("write-path.db");
     delete(db);
     long inserted = 0;
-    double millis;
-    try (Connection c = open(db, candidate.generatedKeys())) {
+    double millis, cpuMillis;
+    try (Connection c = open(db, candidate.generatedKeys(), candidate.cacheKib())) {
       c.setAutoCommit(false);
       Inserter w = new Inserter(c, candidate);
+      long cpu0 = threads.getCurrentThreadCpuTime();
       long t0 = System.nanoTime(), unitStart = t0;
       int inUnit = 0;
       for (int i = 0; i < feed.files.size(); i++) {
         if (inUnit == 0) {
           unitStart = System.nanoTime();
-        } else {
-          c.setSavepoint();
         }
         inserted += w.insert(feed.files.get(i));
         inUnit++;
@@ -153,6 +177,7 @@ public final class SqliteWritePaths {
         }
       }
       millis = (System.nanoTime() - t0) / 1e6;
+      cpuMillis = (threads.getCurrentThreadCpuTime() - cpu0) / 1e6;
       w.close();
       try (Statement s = c.createStatement();
           ResultSet rs = s.executeQuery("SELECT count(*) FROM " + TABLE)) {
@@ -166,7 +191,7 @@ public final class SqliteWritePaths {
       c.commit();
     }
     delete(db);
-    return millis;
+    return new double[] {millis, cpuMillis};
   }
 
   /** Inserts one file's rows with one candidate; statements are prepared once and reused. */
@@ -200,7 +225,7 @@ public final class SqliteWritePaths {
     int insert(List<String[]> rows) throws SQLException {
       int inserted = 0;
       switch (candidate) {
-        case ROW, ROW_NO_KEYS -> {
+        case ROW, ROW_NO_KEYS, ROW_NO_KEYS_CACHE_64M -> {
           PreparedStatement ps = statement(1);
           for (String[] r : rows) {
             ps.setString(1, r[0]);

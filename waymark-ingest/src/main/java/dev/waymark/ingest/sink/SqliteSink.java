@@ -15,11 +15,13 @@ import java.util.Properties;
  * (dedup_key) DO NOTHING} per row inside the unit's transaction (SQLite runs in-process, so a
  * statement costs no round trip), with the driver's generated-key fetching off. Unless the URL
  * chooses a journal mode, the database is put in WAL mode with {@code synchronous = FULL}: each
- * commit is one {@code fsync} of the WAL, and durable. A busy database is waited for up to 10 s per
- * statement ({@code busy_timeout}).
+ * commit is one {@code fsync} of the WAL, and durable. Unless the URL sets {@code cache_size}, the
+ * page cache may grow to 64 MiB. A busy database is waited for up to 10 s per statement ({@code
+ * busy_timeout}). The statement and settings were chosen by measurement (BENCHMARKS.md).
  */
 final class SqliteSink extends JdbcSink {
   private static final String GENERATED_KEYS = "jdbc.get_generated_keys";
+  private static final int CACHE_KIB = 64 * 1024;
   private final String url;
   private final String insertSql;
   private PreparedStatement insert;
@@ -65,6 +67,11 @@ final class SqliteSink extends JdbcSink {
       }
       if (!lower.contains("synchronous")) {
         s.execute("PRAGMA synchronous = FULL");
+      }
+      if (!lower.contains("cache_size")) {
+        // Random 64-hex primary keys touch the whole key index; SQLite's default 2 MB page cache
+        // then rereads its pages on every insert (about a fifth of the insert CPU, BENCHMARKS.md).
+        s.execute("PRAGMA cache_size = -" + CACHE_KIB);
       }
     } finally {
       connection.setAutoCommit(false);
