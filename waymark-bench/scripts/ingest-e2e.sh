@@ -152,7 +152,8 @@ if [ -z "${SKIP_ONCE:-}" ]; then   # SKIP_ONCE=1: rounds only
 K=$((FILES * 8216 / 14200))
 reset_pg
 rm -rf "$WORK/state" "$WORK/partial"; mkdir -p "$WORK/partial"
-ls "$feed" | sort | head -n "$K" | while read -r f; do ln -s "$feed/$f" "$WORK/partial/$f"; done
+mapfile -t names < <(ls "$feed" | sort)   # (not "| head" in a pipeline: SIGPIPE + pipefail would end the script)
+for f in "${names[@]:0:$K}"; do ln -s "$feed/$f" "$WORK/partial/$f"; done
 "$JAVA" -jar "$JAR" ingest --input "$WORK/partial" --db "$URL" --table wm_e2e --job e2e --state "$WORK/state" > "$log/resume-prefix.log"
 t0=$(now_ms)
 /usr/bin/time -v -o "$log/wm-pg-resume.time" "$JAVA" -jar "$JAR" ingest --input "$feed" --db "$URL" --table wm_e2e \
