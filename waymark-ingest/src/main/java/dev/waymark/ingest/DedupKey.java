@@ -5,6 +5,7 @@ import dev.waymark.ingest.CanonicalJson.NumberMode;
 import dev.waymark.ingest.CanonicalJson.Sink;
 import dev.waymark.ingest.CanonicalJson.Unencodable;
 import dev.waymark.ingest.source.SourceRecord;
+import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -167,6 +168,34 @@ public final class DedupKey {
     } catch (IllegalArgumentException e) {
       throw record.refuse(Reason.DEDUP_KEY, e.getMessage() + " (dedup key " + spec() + ")");
     }
+  }
+
+  /** A record's key together with the canonical JSON it hashes. */
+  record Keyed(String key, String canonical) {}
+
+  /**
+   * Returns the key of a record read from a file together with its canonical JSON in {@link
+   * NumberMode#EXACT} (the runner's payload), from one encoding, when this key covers the whole
+   * record with exact numbers; otherwise {@code null}, and the caller encodes the payload apart.
+   *
+   * @throws BadInputException as {@link #keyOf(SourceRecord)}
+   */
+  Keyed keyAndPayload(SourceRecord record) {
+    if (!fields.isEmpty() || numbers != NumberMode.EXACT) {
+      return null;
+    }
+    Sink sink = SINK.get();
+    sink.reset();
+    try {
+      CanonicalJson.write(record.fields(), numbers, sink);
+    } catch (IllegalArgumentException e) {
+      throw record.refuse(Reason.DEDUP_KEY, e.getMessage() + " (dedup key " + spec() + ")");
+    }
+    MessageDigest sha = SHA256.get();
+    sha.update(sink.array(), 0, sink.size());
+    return new Keyed(
+        HexFormat.of().formatHex(sha.digest()),
+        new String(sink.array(), 0, sink.size(), StandardCharsets.UTF_8));
   }
 
   /** The canonical JSON that {@link #keyOf(Map)} hashes, for inspection and tests. */

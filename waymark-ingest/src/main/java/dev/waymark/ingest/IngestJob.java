@@ -73,6 +73,9 @@ public final class IngestJob {
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
   private final boolean postgres;
 
+  /** Files the database refused a value of, found in an attempt that had to be replayed. */
+  private final Map<Integer, BadInputException> unstorable = new java.util.HashMap<>();
+
   private int firstStart;
   private long unitsCommitted;
   private int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
@@ -146,6 +149,8 @@ public final class IngestJob {
           rescan = false; // a retry resumes from what this run has committed
           new UnitLoop(sink, fileStore, dbStore).run(start);
           break;
+        } catch (ReplayUnit replay) {
+          attempt--; // not a failure: the unit runs again, refusing the file found unstorable
         } catch (SQLException | RuntimeException e) {
           if (!Transients.isTransient(e)) {
             if (e instanceof RuntimeException r) {
@@ -305,8 +310,21 @@ public final class IngestJob {
       }
     }
 
+    /**
+     * Inserts one file's chunks. A savepoint is set only before the first chunk of a file that
+     * spans several chunks and follows other files in the unit: a file that fits in one chunk is
+     * refused by the reader before any of its rows is sent, so a refusal that arrives as its first
+     * chunk has nothing to undo. Savepoints are not free: each is a round trip, and in PostgreSQL a
+     * transaction with more than 64 subtransactions slows down (measured in BENCHMARKS.md).
+     */
     private FileResult loadFile(int index, Reader reader) throws SQLException {
-      Savepoint savepoint = unit.isEmpty() ? null : sink.connection().setSavepoint();
+      BadInputException known = unstorable.get(index);
+      if (known != null) {
+        reader.skipFile(index, false);
+        return badFile(index, known);
+      }
+      Savepoint savepoint = null;
+      boolean first = true;
       long read = 0, inserted = 0;
       while (true) {
         Chunk chunk = reader.take();
@@ -319,11 +337,15 @@ public final class IngestJob {
         if (chunk.bad != null) {
           if (savepoint != null) {
             sink.connection().rollback(savepoint);
-          } else {
+          } else if (unit.isEmpty()) {
             sink.rollback();
-          }
+          } // else its first chunk is the refusal: nothing of this file reached the database
           return badFile(index, chunk.bad);
         }
+        if (first && !chunk.last && !unit.isEmpty()) {
+          savepoint = sink.connection().setSavepoint();
+        }
+        first = false;
         try {
           inserted += sink.insert(chunk.rows);
         } catch (SQLException e) {
@@ -331,14 +353,7 @@ public final class IngestJob {
             throw e;
           }
           // The database refused a value of this file: the file is bad, not the database.
-          if (savepoint != null) {
-            sink.connection().rollback(savepoint);
-          } else {
-            sink.rollback();
-          }
-          reader.skipFile(index, chunk.last);
-          return badFile(
-              index,
+          BadInputException bad =
               new BadInputException(
                   listing.path(index),
                   0,
@@ -347,7 +362,23 @@ public final class IngestJob {
                   0,
                   BadInputException.Reason.NOT_STORABLE,
                   "the database refused a value of this file: " + message(e),
-                  e));
+                  e);
+          if (savepoint != null) {
+            sink.connection().rollback(savepoint);
+          } else if (unit.isEmpty()) {
+            sink.rollback();
+          } else {
+            // No savepoint covers this file (a one-chunk file needs none against parse errors),
+            // and the failed statement aborted the transaction with the unit's earlier files in
+            // it. Roll it all back and replay the unit from the checkpoint, refusing this file
+            // before it reaches the database; committing the earlier files now would move the
+            // checkpoint past rows that were rolled back.
+            sink.rollback();
+            unstorable.put(index, bad);
+            throw new ReplayUnit();
+          }
+          reader.skipFile(index, chunk.last);
+          return badFile(index, bad);
         }
         read += chunk.rows.size();
         if (chunk.last) {
@@ -403,6 +434,13 @@ public final class IngestJob {
         }
       }
       unit.clear();
+    }
+  }
+
+  /** Rolls the attempt back to the checkpoint and runs it again; see {@link #unstorable}. */
+  private static final class ReplayUnit extends RuntimeException {
+    ReplayUnit() {
+      super(null, null, false, false);
     }
   }
 
@@ -543,12 +581,19 @@ public final class IngestJob {
           BadInputException.Reason.NUL_BYTE,
           "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
     }
-    String key = o.dedupKey.keyOf(r);
+    String key;
     String payload;
-    try {
-      payload = CanonicalJson.toString(r.fields(), NumberMode.EXACT);
-    } catch (IllegalArgumentException e) {
-      throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
+    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
+    if (keyed != null) { // the key hashed the payload's bytes: one encoding for both
+      key = keyed.key();
+      payload = keyed.canonical();
+    } else {
+      key = o.dedupKey.keyOf(r);
+      try {
+        payload = CanonicalJson.toString(r.fields(), NumberMode.EXACT);
+      } catch (IllegalArgumentException e) {
+        throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
+      }
     }
     List<String> columns = new ArrayList<>(pointers.size());
     for (JsonPointer p : pointers) {

@@ -189,4 +189,33 @@ abstract class IngestJobContractTest {
     assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE sku IS NULL")).isZero();
     assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE missing IS NOT NULL")).isZero();
   }
+
+  @Test
+  void aBadFileLongerThanAChunkIsRolledBackToItsSavepointAndTheUnitsEarlierFilesStay()
+      throws Exception {
+    // 2,500 good records, then a broken one: the first 2,000 reach the database before the
+    // refusal, inside a unit that already holds files 0 to 4, so only a savepoint can undo them.
+    StringBuilder big = new StringBuilder("[");
+    for (int i = 0; i < 2_500; i++) {
+      big.append("{\"sku_id\":\"big-").append(i).append("\"},");
+    }
+    Files.writeString(feed.resolve("skus_00005.json"), big.append("{\"broken\": ]"));
+    IngestSummary summary =
+        IngestJob.run(
+            options()
+                .onBadFile(OnBadFile.QUARANTINE)
+                .commitPolicy(CommitPolicy.everyFiles(12))
+                .build(),
+            new IngestListener() {});
+    assertThat(summary.units()).isEqualTo(1);
+    assertThat(summary.badFiles())
+        .extracting(IngestSummary.BadFile::name)
+        .containsExactly("skus_00005.json");
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
+        .isZero();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00004.json'"))
+        .isPositive();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00006.json'"))
+        .isPositive();
+  }
 }

@@ -3,10 +3,15 @@ package dev.waymark.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
 import java.nio.file.Files;
+import java.sql.Connection;
+import java.sql.DriverManager;
 import java.sql.SQLException;
+import java.sql.Statement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -72,5 +77,52 @@ class PostgresIngestJobIT extends IngestJobContractTest {
           .hasMessageContaining("exists without column sku")
           .hasMessageContaining("ALTER TABLE");
     }
+  }
+
+  // A value the database refuses inside a unit whose earlier files are already in the transaction,
+  // in a one-chunk file (no savepoint): the whole unit must be replayed without that file, never
+  // committed without the earlier files' rows while the checkpoint moves past them.
+  @Test
+  void aValueTheDatabaseRefusesMidUnitIsQuarantinedAndTheUnitsOtherFilesStay() throws Exception {
+    Files.writeString(feed.resolve("skus_00005.json"), "[{\"sku_id\":\"poison\"}]");
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "CREATE TABLE skus_staging (dedup_key text PRIMARY KEY, payload jsonb NOT NULL,"
+              + " source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())");
+      s.execute(
+          "CREATE FUNCTION refuse_poison() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+              + " IF NEW.payload->>'sku_id' = 'poison' THEN"
+              + " RAISE EXCEPTION 'poisoned value' USING ERRCODE = '22023'; END IF;"
+              + " RETURN NEW; END $$");
+      s.execute(
+          "CREATE TRIGGER refuse_poison BEFORE INSERT ON skus_staging"
+              + " FOR EACH ROW EXECUTE FUNCTION refuse_poison()");
+    }
+
+    IngestSummary summary =
+        IngestJob.run(
+            options()
+                .onBadFile(OnBadFile.QUARANTINE)
+                .commitPolicy(CommitPolicy.everyFiles(12))
+                .build(),
+            new IngestListener() {});
+
+    assertThat(summary.badFiles())
+        .extracting(IngestSummary.BadFile::name)
+        .containsExactly("skus_00005.json");
+    assertThat(summary.badFiles().get(0).error()).contains("poisoned value");
+    for (int f = 0; f < 12; f++) {
+      String name = FeedGenerator.fileName(f);
+      assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = '" + name + "'"))
+          .as(name)
+          .matches(n -> name.equals("skus_00005.json") ? n == 0 : n > 0);
+    }
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
   }
 }

@@ -18,6 +18,7 @@ import java.util.Optional;
  */
 final class PostgresSink extends JdbcSink {
   private final String insertSql;
+  private PreparedStatement insert;
 
   PostgresSink(String url, TableSpec spec) throws SQLException {
     super(DriverManager.getConnection(url), spec);
@@ -78,15 +79,16 @@ final class PostgresSink extends JdbcSink {
         columns[c][i] = r.columns().get(c);
       }
     }
-    try (PreparedStatement ps = connection.prepareStatement(insertSql)) {
-      ps.setArray(1, textArray(keys));
-      ps.setArray(2, textArray(payloads));
-      ps.setArray(3, textArray(files));
-      for (int c = 0; c < extra; c++) {
-        ps.setArray(4 + c, textArray(columns[c]));
-      }
-      return ps.executeUpdate();
+    if (insert == null) {
+      insert = connection.prepareStatement(insertSql);
     }
+    insert.setArray(1, textArray(keys));
+    insert.setArray(2, textArray(payloads));
+    insert.setArray(3, textArray(files));
+    for (int c = 0; c < extra; c++) {
+      insert.setArray(4 + c, textArray(columns[c]));
+    }
+    return insert.executeUpdate();
   }
 
   private Array textArray(String[] values) throws SQLException {
@@ -110,6 +112,17 @@ final class PostgresSink extends JdbcSink {
                 + " transaction as the rows.");
       }
       return Optional.empty();
+    }
+  }
+
+  @Override
+  public void close() throws SQLException {
+    try {
+      if (insert != null) {
+        insert.close();
+      }
+    } finally {
+      super.close();
     }
   }
 }

@@ -8,21 +8,26 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.Properties;
 
 /**
  * The staging table in SQLite, the embedded default. One prepared {@code INSERT ... ON CONFLICT
  * (dedup_key) DO NOTHING} per row inside the unit's transaction (SQLite runs in-process, so a
- * statement costs no round trip). Unless the URL chooses a journal mode, the database is put in WAL
- * mode with {@code synchronous = FULL}: each commit is one {@code fsync} of the WAL, and durable. A
- * busy database is waited for up to 10 s per statement ({@code busy_timeout}).
+ * statement costs no round trip), with the driver's generated-key fetching off. Unless the URL
+ * chooses a journal mode, the database is put in WAL mode with {@code synchronous = FULL}: each
+ * commit is one {@code fsync} of the WAL, and durable. Unless the URL sets {@code cache_size}, the
+ * page cache may grow to 64 MiB. A busy database is waited for up to 10 s per statement ({@code
+ * busy_timeout}). The statement and settings were chosen by measurement (BENCHMARKS.md).
  */
 final class SqliteSink extends JdbcSink {
+  private static final String GENERATED_KEYS = "jdbc.get_generated_keys";
+  private static final int CACHE_KIB = 64 * 1024;
   private final String url;
   private final String insertSql;
   private PreparedStatement insert;
 
   SqliteSink(String url, TableSpec spec) throws SQLException {
-    super(DriverManager.getConnection(url), spec);
+    super(DriverManager.getConnection(url, connectionProperties(url)), spec);
     this.url = url;
     StringBuilder params = new StringBuilder("?, ?, ?, strftime('%Y-%m-%dT%H:%M:%fZ', 'now')");
     for (int i = 0; i < spec.columns().size(); i++) {
@@ -39,6 +44,19 @@ final class SqliteSink extends JdbcSink {
     configure();
   }
 
+  /**
+   * No generated keys: since 3.45 the driver otherwise runs {@code SELECT last_insert_rowid()}
+   * after every insert (xerial/sqlite-jdbc#1135), which measured about a third of the insert time
+   * (BENCHMARKS.md). The sink never reads generated keys.
+   */
+  private static Properties connectionProperties(String url) {
+    Properties p = new Properties();
+    if (!url.toLowerCase(Locale.ROOT).contains(GENERATED_KEYS)) {
+      p.setProperty(GENERATED_KEYS, "false");
+    }
+    return p;
+  }
+
   private void configure() throws SQLException {
     connection.setAutoCommit(true);
     try (Statement s = connection.createStatement()) {
@@ -49,6 +67,11 @@ final class SqliteSink extends JdbcSink {
       }
       if (!lower.contains("synchronous")) {
         s.execute("PRAGMA synchronous = FULL");
+      }
+      if (!lower.contains("cache_size")) {
+        // Random 64-hex primary keys touch the whole key index; SQLite's default 2 MB page cache
+        // then rereads its pages on every insert (about a fifth of the insert CPU, BENCHMARKS.md).
+        s.execute("PRAGMA cache_size = -" + CACHE_KIB);
       }
     } finally {
       connection.setAutoCommit(false);
