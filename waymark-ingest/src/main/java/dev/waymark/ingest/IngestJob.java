@@ -8,6 +8,7 @@ import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.CheckpointFileSystem;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreOptions;
+import dev.waymark.checkpoint.file.ForwardingCheckpointFileSystem;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.ingest.CanonicalJson.NumberMode;
@@ -685,20 +686,12 @@ public final class IngestJob {
    * The checkpoint store's file system, able to halt the JVM between the checkpoint's synced temp
    * file and its rename, for {@code crash-mid-checkpoint}.
    */
-  private static final class HaltingFileSystem implements CheckpointFileSystem {
-    private final CheckpointFileSystem fs = CheckpointFileSystem.system();
-
+  private static final class HaltingFileSystem extends ForwardingCheckpointFileSystem {
     /** The unit whose checkpoint rename halts the JVM, or 0. */
     volatile long haltInUnit;
 
-    @Override
-    public WritableFile createExclusive(Path path) throws IOException {
-      return fs.createExclusive(path);
-    }
-
-    @Override
-    public void link(Path link, Path existing) throws IOException {
-      fs.link(link, existing);
+    HaltingFileSystem() {
+      super(CheckpointFileSystem.system());
     }
 
     @Override
@@ -706,37 +699,7 @@ public final class IngestJob {
       if (haltInUnit > 0) {
         Faults.crash(Faults.Point.MID_CHECKPOINT, haltInUnit);
       }
-      fs.atomicMove(source, target);
-    }
-
-    @Override
-    public void fsyncDirectory(Path dir) throws IOException {
-      fs.fsyncDirectory(dir);
-    }
-
-    @Override
-    public void createDirectory(Path dir) throws IOException {
-      fs.createDirectory(dir);
-    }
-
-    @Override
-    public void delete(Path path) throws IOException {
-      fs.delete(path);
-    }
-
-    @Override
-    public byte[] read(Path path) throws IOException {
-      return fs.read(path);
-    }
-
-    @Override
-    public List<Path> list(Path dir) throws IOException {
-      return fs.list(dir);
-    }
-
-    @Override
-    public Kind kind(Path path) throws IOException {
-      return fs.kind(path);
+      super.atomicMove(source, target);
     }
   }
 }

@@ -22,7 +22,7 @@ class HistoryPruningTest {
   private final AtomicInteger historyDeletesToFail = new AtomicInteger();
 
   private final CheckpointFileSystem recording =
-      new ForwardingFileSystem(CheckpointFileSystem.system()) {
+      new ForwardingCheckpointFileSystem(CheckpointFileSystem.system()) {
         @Override
         public List<Path> list(Path dir) throws IOException {
           if (dir.getFileName().toString().equals(FileLayout.HISTORY)) {
@@ -100,60 +100,6 @@ class HistoryPruningTest {
       store.commit(Cursor.ofOffset(4));
       assertThat(historyFiles()).isEmpty();
       assertThat(store.read().orElseThrow().sequence()).isEqualTo(4);
-    }
-  }
-
-  /** Forwards every call; tests override the ones they observe or fail. */
-  private static class ForwardingFileSystem implements CheckpointFileSystem {
-    private final CheckpointFileSystem delegate;
-
-    ForwardingFileSystem(CheckpointFileSystem delegate) {
-      this.delegate = delegate;
-    }
-
-    @Override
-    public WritableFile createExclusive(Path path) throws IOException {
-      return delegate.createExclusive(path);
-    }
-
-    @Override
-    public void link(Path link, Path existing) throws IOException {
-      delegate.link(link, existing);
-    }
-
-    @Override
-    public void atomicMove(Path source, Path target) throws IOException {
-      delegate.atomicMove(source, target);
-    }
-
-    @Override
-    public void fsyncDirectory(Path dir) throws IOException {
-      delegate.fsyncDirectory(dir);
-    }
-
-    @Override
-    public void createDirectory(Path dir) throws IOException {
-      delegate.createDirectory(dir);
-    }
-
-    @Override
-    public void delete(Path path) throws IOException {
-      delegate.delete(path);
-    }
-
-    @Override
-    public byte[] read(Path path) throws IOException {
-      return delegate.read(path);
-    }
-
-    @Override
-    public List<Path> list(Path dir) throws IOException {
-      return delegate.list(dir);
-    }
-
-    @Override
-    public Kind kind(Path path) throws IOException {
-      return delegate.kind(path);
     }
   }
 }

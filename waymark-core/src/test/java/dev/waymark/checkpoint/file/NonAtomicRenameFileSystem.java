@@ -6,7 +6,6 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
-import java.util.List;
 
 /**
  * A deliberately broken {@link CheckpointFileSystem} for tests: {@link #atomicMove} is a copy that
@@ -17,10 +16,14 @@ import java.util.List;
  *
  * <p>The kill test runs its child on this file system to prove that its checks catch a torn write.
  */
-final class NonAtomicRenameFileSystem implements CheckpointFileSystem {
+final class NonAtomicRenameFileSystem extends ForwardingCheckpointFileSystem {
   private static final long PAUSE_MILLIS = 20;
 
   private final CheckpointFileSystem real = CheckpointFileSystem.system();
+
+  NonAtomicRenameFileSystem() {
+    super(CheckpointFileSystem.system());
+  }
 
   @Override
   public void atomicMove(Path source, Path target) throws IOException {
@@ -55,45 +58,5 @@ final class NonAtomicRenameFileSystem implements CheckpointFileSystem {
     while (buffer.hasRemaining()) {
       out.write(buffer);
     }
-  }
-
-  @Override
-  public WritableFile createExclusive(Path path) throws IOException {
-    return real.createExclusive(path);
-  }
-
-  @Override
-  public void link(Path link, Path existing) throws IOException {
-    real.link(link, existing);
-  }
-
-  @Override
-  public void fsyncDirectory(Path dir) throws IOException {
-    real.fsyncDirectory(dir);
-  }
-
-  @Override
-  public void createDirectory(Path dir) throws IOException {
-    real.createDirectory(dir);
-  }
-
-  @Override
-  public void delete(Path path) throws IOException {
-    real.delete(path);
-  }
-
-  @Override
-  public byte[] read(Path path) throws IOException {
-    return real.read(path);
-  }
-
-  @Override
-  public List<Path> list(Path dir) throws IOException {
-    return real.list(dir);
-  }
-
-  @Override
-  public Kind kind(Path path) throws IOException {
-    return real.kind(path);
   }
 }
