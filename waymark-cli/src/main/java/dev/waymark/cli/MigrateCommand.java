@@ -2,7 +2,6 @@ package dev.waymark.cli;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
-import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreInspector;
 import dev.waymark.checkpoint.file.FileStoreInspector.KeptFile;
@@ -50,21 +49,8 @@ final class MigrateCommand implements Callable<Integer> {
     List<Map<String, Object>> results = new ArrayList<>();
     List<WaymarkException> errors = new ArrayList<>();
     try (FileCheckpointStore store = FileCheckpointStore.open(state.dir(), job.name)) {
-      List<String> partitions = store.partitions();
-      if (partition != null) {
-        Names.requireValid("partition", partition);
-        if (!partitions.contains(partition)) {
-          throw new WaymarkException(
-              "Job '"
-                  + job.name
-                  + "' has no partition '"
-                  + partition
-                  + "'; its partitions are "
-                  + partitions
-                  + ". Nothing was migrated.");
-        }
-        partitions = List.of(partition);
-      }
+      List<String> partitions =
+          Options.someOrAllPartitions(job.name, store.partitions(), partition, "migrated");
       for (String p : partitions) {
         Map<String, Object> r = Output.object();
         r.put("partition", p);

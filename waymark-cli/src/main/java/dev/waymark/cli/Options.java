@@ -84,6 +84,31 @@ final class Options {
   }
 
   /**
+   * The partitions a verb that covers many acts on: all of {@code existing}, or just {@code given}
+   * if set, which must be one of them ({@code verbPast}, e.g. "migrated", ends the message).
+   */
+  static List<String> someOrAllPartitions(
+      String job, List<String> existing, String given, String verbPast) {
+    if (given == null) {
+      return existing;
+    }
+    Names.requireValid("partition", given);
+    if (!existing.contains(given)) {
+      throw new WaymarkException(
+          "Job '"
+              + job
+              + "' has no partition '"
+              + given
+              + "'; its partitions are "
+              + existing
+              + ". Nothing was "
+              + verbPast
+              + ".");
+    }
+    return List.of(given);
+  }
+
+  /**
    * The one partition a write verb changes: {@code --partition P}, which may be left out when the
    * job has at most one partition (then that one, or {@value CheckpointReader#DEFAULT_PARTITION}
    * for a job with none).

@@ -1,9 +1,7 @@
 package dev.waymark.cli;
 
-import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
-import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
 import java.util.ArrayList;
@@ -62,21 +60,8 @@ final class ResetCommand implements Callable<Integer> {
     state.requireJob(job.name);
     List<Map<String, Object>> done = new ArrayList<>();
     try (FileCheckpointStore store = FileCheckpointStore.open(state.dir(), job.name)) {
-      List<String> partitions = store.partitions();
-      if (partition != null) {
-        Names.requireValid("partition", partition);
-        if (!partitions.contains(partition)) {
-          throw new WaymarkException(
-              "Job '"
-                  + job.name
-                  + "' has no partition '"
-                  + partition
-                  + "'; its partitions are "
-                  + partitions
-                  + ". Nothing was reset.");
-        }
-        partitions = List.of(partition);
-      }
+      List<String> partitions =
+          Options.someOrAllPartitions(job.name, store.partitions(), partition, "reset");
       for (String p : partitions) {
         Map<String, Object> entry = Output.object();
         entry.put("partition", p);

@@ -18,7 +18,9 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -363,33 +365,31 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     return inOwnTransaction(
         c -> {
           List<Checkpoint> entries = new ArrayList<>();
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "SELECT sequence, record FROM "
-                      + HISTORY_TABLE
-                      + " WHERE job = ? AND partition_id = ? ORDER BY sequence")) {
-            ps.setString(1, job);
-            ps.setString(2, partition);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                entries.add(
-                    decode(
-                        rs.getString(2),
-                        partition,
-                        Path.of(
-                            HISTORY_TABLE
-                                + "(job="
-                                + job
-                                + ",partition="
-                                + partition
-                                + ",sequence="
-                                + rs.getLong(1)
-                                + ")")));
-              }
-            }
+          for (Map.Entry<Long, String> row : historyRows(c, partition).entrySet()) {
+            entries.add(
+                decode(row.getValue(), partition, historyLocation(partition, row.getKey())));
           }
           return entries;
         });
+  }
+
+  /** The partition's kept versions: sequence to record, in sequence order. */
+  private Map<Long, String> historyRows(Connection c, String partition) throws SQLException {
+    Map<Long, String> rows = new LinkedHashMap<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT sequence, record FROM "
+                + HISTORY_TABLE
+                + " WHERE job = ? AND partition_id = ? ORDER BY sequence")) {
+      ps.setString(1, job);
+      ps.setString(2, partition);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          rows.put(rs.getLong(1), rs.getString(2));
+        }
+      }
+    }
+    return rows;
   }
 
   @Override
@@ -404,24 +404,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     return inOwnTransaction(
         c -> {
           checkEpoch(c, partition);
-          List<Long> kept = new ArrayList<>();
-          String target = null;
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "SELECT sequence, record FROM "
-                      + HISTORY_TABLE
-                      + " WHERE job = ? AND partition_id = ? ORDER BY sequence")) {
-            ps.setString(1, job);
-            ps.setString(2, partition);
-            try (ResultSet rs = ps.executeQuery()) {
-              while (rs.next()) {
-                kept.add(rs.getLong(1));
-                if (rs.getLong(1) == sequence) {
-                  target = rs.getString(2);
-                }
-              }
-            }
-          }
+          Map<Long, String> kept = historyRows(c, partition);
+          String target = kept.get(sequence);
           if (target == null) {
             throw new WaymarkException(
                 "Cannot roll back "
@@ -431,10 +415,10 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                     + ": no such version is kept in "
                     + HISTORY_TABLE
                     + ". Kept: "
-                    + kept
+                    + kept.keySet()
                     + ". Choose one of those with --to.");
           }
-          Cursor cursor = decode(target, partition, location(partition)).cursor();
+          Cursor cursor = decode(target, partition, historyLocation(partition, sequence)).cursor();
           OptionalLong current =
               queryLong(
                   c,
@@ -533,6 +517,11 @@ public final class JdbcCheckpointStore implements CheckpointStore {
         location,
         new CheckpointCodec.Expectation(
             job, partition, "--checkpoint-store db --job " + job + " --partition " + partition));
+  }
+
+  private Path historyLocation(String partition, long sequence) {
+    return Path.of(
+        HISTORY_TABLE + "(job=" + job + ",partition=" + partition + ",sequence=" + sequence + ")");
   }
 
   private Path location(String partition) {
