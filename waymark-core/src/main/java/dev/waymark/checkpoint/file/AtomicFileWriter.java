@@ -21,12 +21,19 @@ import java.util.concurrent.ThreadLocalRandom;
  *   <li>{@code fsync} the temp file ({@code FileChannel.force(true)}): its bytes are on disk before
  *       any name points to them.
  *   <li>Optionally hard-link the temp file under a second name (the history entry), which costs no
- *       second data write or {@code fsync}.
+ *       second data write or {@code fsync}, and {@code fsync} the link's directory if it is not the
+ *       target's: the link is durable before the rename can be. Otherwise a crash could keep the
+ *       rename and lose the link, leaving a current checkpoint that history does not hold; this way
+ *       the worst a crash leaves is a link above the current checkpoint, an orphan the store
+ *       recognises and replaces.
  *   <li>{@code rename} the temp file over the target ({@code Files.move} with {@code ATOMIC_MOVE}):
  *       readers see the old file or the new one, never a mixture.
- *   <li>{@code fsync} the target's directory (and the link's, if elsewhere): the rename survives a
- *       power loss.
+ *   <li>{@code fsync} the target's directory: the rename survives a power loss.
  * </ol>
+ *
+ * <p>The order of the {@code fsync}s is checked by {@code CrashStateExplorationTest}, which
+ * enumerates the states a crash after each step could leave when un-synced data and directory
+ * entries may be lost.
  *
  * <p>On any failure before the rename, the temp file (and the link) are deleted and the exception
  * is thrown; the target is untouched. A crash leaves at most a temp file, which the store deletes
@@ -83,6 +90,10 @@ public final class AtomicFileWriter {
       if (alsoLinkAs != null) {
         fs.link(alsoLinkAs, temp);
         linked = true;
+        Path linkDir = alsoLinkAs.toAbsolutePath().getParent();
+        if (!linkDir.equals(dir)) {
+          fs.fsyncDirectory(linkDir);
+        }
       }
       try {
         fs.atomicMove(temp, target);
@@ -97,12 +108,6 @@ public final class AtomicFileWriter {
       }
       moved = true;
       fs.fsyncDirectory(dir);
-      if (linked) {
-        Path linkDir = alsoLinkAs.toAbsolutePath().getParent();
-        if (!linkDir.equals(dir)) {
-          fs.fsyncDirectory(linkDir);
-        }
-      }
     } catch (IOException | RuntimeException e) {
       if (!moved) {
         // A rename can happen although it reports an error (a network file system that lost the

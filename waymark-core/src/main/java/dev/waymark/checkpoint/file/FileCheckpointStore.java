@@ -248,6 +248,7 @@ public final class FileCheckpointStore implements CheckpointStore {
         partition,
         () -> {
           checkNotFenced(partition);
+          long current = currentSequenceIfReadable(partition);
           try {
             // The marker goes first and the checkpoint last, each step durable before the next: a
             // crash part-way leaves either a readable checkpoint or none, never a marker or later
@@ -255,7 +256,23 @@ public final class FileCheckpointStore implements CheckpointStore {
             fs.delete(layout.markerFile(partition));
             fs.fsyncDirectory(layout.partitionDir(partition));
             Path historyDir = layout.historyDir(partition);
+            // Older versions go before the current checkpoint's own (and any orphan above it), and
+            // durably so: a crash in between leaves history ending at the current checkpoint, as
+            // every commit leaves it, not a current checkpoint that history lacks.
+            List<Path> last = new ArrayList<>();
+            boolean deletedOlder = false;
             for (Path p : reader.listOrFail(historyDir)) {
+              if (FileLayout.historySequence(p).orElse(0) >= current) {
+                last.add(p);
+              } else {
+                fs.delete(p);
+                deletedOlder = true;
+              }
+            }
+            if (deletedOlder && !last.isEmpty()) {
+              fs.fsyncDirectory(historyDir);
+            }
+            for (Path p : last) {
               fs.delete(p);
             }
             if (fs.kind(historyDir) == CheckpointFileSystem.Kind.DIRECTORY) {

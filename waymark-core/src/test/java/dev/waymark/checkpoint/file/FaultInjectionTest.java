@@ -322,7 +322,7 @@ class FaultInjectionTest {
     for (Scenario sc : scenarios()) {
       Trace trace = record(sc);
       int move = moveIndex(trace.ops, trace.checkpoint);
-      List<OpKind> write = trace.ops.subList(move - 5, move + 3).stream().map(Op::kind).toList();
+      List<OpKind> write = trace.ops.subList(move - 6, move + 2).stream().map(Op::kind).toList();
       assertThat(write)
           .as(sc.name() + ": " + trace.ops)
           .containsExactly(
@@ -331,20 +331,17 @@ class FaultInjectionTest {
               OpKind.FORCE,
               OpKind.CLOSE,
               OpKind.LINK,
-              OpKind.ATOMIC_MOVE,
               OpKind.FSYNC_DIRECTORY,
+              OpKind.ATOMIC_MOVE,
               OpKind.FSYNC_DIRECTORY);
-      assertThat(trace.ops.get(move - 5).path().getParent())
+      Path history = trace.checkpoint.resolveSibling("history");
+      assertThat(trace.ops.get(move - 6).path().getParent())
           .isEqualTo(trace.checkpoint.getParent());
-      assertThat(trace.ops.get(move - 1).path())
-          .isEqualTo(
-              trace
-                  .checkpoint
-                  .resolveSibling("history")
-                  .resolve(String.format("%020d.ckpt", sc.newSequence())));
+      assertThat(trace.ops.get(move - 2).path())
+          .isEqualTo(history.resolve(String.format("%020d.ckpt", sc.newSequence())));
+      // The link is durable before the rename can be (CrashStateExplorationTest found why).
+      assertThat(trace.ops.get(move - 1).path()).isEqualTo(history);
       assertThat(trace.ops.get(move + 1).path()).isEqualTo(trace.checkpoint.getParent());
-      assertThat(trace.ops.get(move + 2).path())
-          .isEqualTo(trace.checkpoint.resolveSibling("history"));
     }
   }
 
