@@ -8,6 +8,7 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collection;
+import java.util.Collections;
 import java.util.List;
 import java.util.SortedMap;
 import java.util.SortedSet;
@@ -17,7 +18,8 @@ import java.util.TreeSet;
 /**
  * One state a crash could leave: the directories, the files with their bytes, and which names are
  * hard links to one file. Paths are relative to the explored directory, separated by {@code /}.
- * Immutable.
+ * Immutable (the byte arrays are never written). Two states are the same if their {@link #key()}s
+ * are.
  */
 record CrashState(
     SortedSet<String> directories, SortedMap<String, byte[]> files, List<List<String>> links) {
@@ -39,7 +41,10 @@ record CrashState(
       }
     }
     links.sort((a, b) -> a.get(0).compareTo(b.get(0)));
-    return new CrashState(new TreeSet<>(directories), files, List.copyOf(links));
+    return new CrashState(
+        Collections.unmodifiableSortedSet(new TreeSet<>(directories)),
+        Collections.unmodifiableSortedMap(files),
+        List.copyOf(links));
   }
 
   /** Equal for equal states; used to explore each distinct state once. */

@@ -26,11 +26,6 @@ final class RecordingFileSystem extends ForwardingCheckpointFileSystem {
     super(CheckpointFileSystem.system());
   }
 
-  /** The calls recorded so far. */
-  synchronized List<FsOp> operations() {
-    return List.copyOf(log);
-  }
-
   /** The calls recorded after the first {@code from}. */
   synchronized List<FsOp> operationsFrom(int from) {
     return List.copyOf(log.subList(from, log.size()));
