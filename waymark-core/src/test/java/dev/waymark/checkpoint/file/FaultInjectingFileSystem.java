@@ -20,7 +20,8 @@ import java.util.function.Predicate;
  *   <li>{@link Fault#crash()}: the operation is not performed and throws {@link CrashedException};
  *       from then on <em>every</em> call throws it too, as if the process had died at that instant.
  *       What the delegate holds is the state a crash at that point leaves behind (this class does
- *       not drop un-synced data; a crash-state explorer can do so from {@link #operations()}).
+ *       not drop un-synced data; {@code crashstate.CrashStateExplorer} enumerates what a power loss
+ *       could drop).
  *   <li>{@link Fault#throwing(Function)}: the operation throws the given exception instead, once
  *       (e.g. {@link java.nio.file.AtomicMoveNotSupportedException} from a move).
  *   <li>{@link Fault#ioErrorAfterPerforming()} and {@link Fault#crashAfterPerforming()}: the same,

@@ -61,9 +61,10 @@ import java.util.stream.Stream;
  * {@code fsync} (the follow-up commit's durability is not under test), to keep the run short.
  */
 final class CrashStateExplorer {
-  static final String JOB = "nightly";
+  private static final String JOB = "nightly";
   static final String P = "0";
-  static final Clock CLOCK = Clock.fixed(Instant.parse("2026-11-26T03:42:07.118Z"), ZoneOffset.UTC);
+  private static final Clock CLOCK =
+      Clock.fixed(Instant.parse("2026-11-26T03:42:07.118Z"), ZoneOffset.UTC);
   private static final Cursor NEXT = Cursor.ofOffset(424_242);
   private static final String UNMIGRATED = "an un-migrated record: ";
 
@@ -207,8 +208,8 @@ final class CrashStateExplorer {
     }
 
     Map<String, Explored> distinct = new LinkedHashMap<>();
-    int enumerated = enumerate(model, "before the first operation", distinct).size();
-    List<Explored> last = List.of();
+    List<Explored> last = enumerate(model, "before the first operation", distinct);
+    int enumerated = last.size();
     int crashPoints = 1;
     for (int i = 0; i < ops.size(); i++) {
       FsOp op = ops.get(i);

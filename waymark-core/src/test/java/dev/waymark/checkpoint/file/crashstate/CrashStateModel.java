@@ -64,8 +64,8 @@ import java.util.TreeMap;
  * middle, not at every byte: the checkpoint's CRC-32C covers every byte, and the decoder is tested
  * at every truncation offset by {@code CorruptCheckpointTest}. More than {@value #MAX_STATES}
  * states at one crash point fails loudly rather than running for hours. Not modelled: bit flips and
- * lost writes below the file system (media errors), and a crash during an {@code fsync} that then
- * reports success.
+ * lost writes below the file system (media errors), and an {@code fsync} that reports an error (the
+ * store treats that as a failed commit; {@code FaultInjectionTest} covers it).
  *
  * <p>Not thread-safe; one replay at a time.
  */
