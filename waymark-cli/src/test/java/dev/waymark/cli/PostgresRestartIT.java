@@ -63,12 +63,12 @@ class PostgresRestartIT {
                 cluster,
                 "--port",
                 String.valueOf(port),
-                "--start",
                 "--",
                 "--auth=trust"));
     if (created.code() != 0) {
       unavailable("pg_createcluster failed: " + created.output());
     }
+    ctl("start");
     baseUrl = "jdbc:postgresql://127.0.0.1:" + port + "/%s?user=postgres&connectTimeout=5";
     System.out.printf("created PostgreSQL %s cluster %s on port %d%n", version, cluster, port);
   }
