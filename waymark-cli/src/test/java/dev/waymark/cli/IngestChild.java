@@ -116,6 +116,10 @@ final class IngestChild implements AutoCloseable {
     }
   }
 
+  long pid() {
+    return process.pid();
+  }
+
   /** Sends a line to the child's stdin, which resumes it after a pause point. */
   void resume() throws IOException {
     process.getOutputStream().write('\n');

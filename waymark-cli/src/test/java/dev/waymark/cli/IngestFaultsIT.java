@@ -267,6 +267,7 @@ class IngestFaultsIT {
       List<String> args = target.ingestArgs(feed, "file", "1");
 
       IngestChild child = pausedAt(1, IngestChild.FAST_START, args);
+      awaitReading(child, big);
       long size = Files.size(big);
       try (RandomAccessFile f = new RandomAccessFile(big.toFile(), "rw")) {
         f.setLength(size * 3 / 4); // far past what the blocked reader has read
@@ -309,6 +310,7 @@ class IngestFaultsIT {
       List<String> args = target.ingestArgs(feed, "file", "1");
 
       IngestChild child = pausedAt(1, IngestChild.FAST_START, args);
+      awaitReading(child, big);
       Files.delete(big);
       child.resume();
       int code = child.exitCode();
@@ -357,6 +359,35 @@ class IngestFaultsIT {
       CliRun run = IngestTarget.runInProcess(ref.ingestArgs(feed, "file", "1"));
       assertThat(run.exitCode()).as(run.toString()).isZero();
       return ref.content();
+    }
+  }
+
+  /**
+   * Waits until the child's reader thread has opened {@code file} and read from it (its
+   * descriptor's position, in {@code /proc/PID/fdinfo}, is past 0): the length it checks against
+   * was taken at open, before the first read.
+   */
+  private static void awaitReading(IngestChild child, Path file) throws Exception {
+    long deadline = System.nanoTime() + TIMEOUT.toNanos();
+    Path fds = Path.of("/proc", String.valueOf(child.pid()), "fd");
+    while (true) {
+      try (Stream<Path> open = Files.list(fds)) {
+        for (Path fd : open.toList()) {
+          try {
+            if (Files.readSymbolicLink(fd).equals(file)) {
+              Path info = fds.resolveSibling("fdinfo").resolve(fd.getFileName());
+              String pos = Files.readAllLines(info).get(0).replaceAll("\\D", "");
+              if (Long.parseLong(pos) > 0) {
+                return;
+              }
+            }
+          } catch (IOException closedMeanwhile) {
+            // the descriptor went away while listed
+          }
+        }
+      }
+      assertThat(System.nanoTime()).as("the reader never read %s", file).isLessThan(deadline);
+      Thread.sleep(20);
     }
   }
 

@@ -108,19 +108,20 @@ class PostgresRestartIT {
     Path feed = feed(40);
     IngestTarget target = freshDatabase();
     SortedMap<String, String> reference = reference(feed);
-    List<String> args = target.ingestArgs(feed, "db", "1");
+    // More attempts than the default, so that a slow start on a loaded machine stays within them.
+    List<String> args = target.ingestArgs(feed, "db", "1", "--retries", "20");
 
     IngestChild child = pausedAtUnit5(args);
     ctl("stop");
     child.resume();
-    while (!child.out().contains("attempt 2 of 8 failed")) {
+    while (!child.out().contains("attempt 2 of 20 failed")) {
       assertThat(child.exitsWithin(Duration.ofMillis(100))).as(child.toString()).isFalse();
     }
     Thread.sleep(2_000);
     ctl("start");
 
     assertThat(child.exitCode()).as(child.toString()).isZero();
-    assertThat(child.out()).contains("waymark: attempt 2 of 8 failed (");
+    assertThat(child.out()).contains("waymark: attempt 2 of 20 failed (");
     child.lines().stream().filter(l -> l.contains("retrying")).forEach(System.out::println);
     assertEachFileOnce(child, 40);
     assertThat(target.content()).isEqualTo(reference);
