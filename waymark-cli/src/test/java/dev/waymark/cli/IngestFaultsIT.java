@@ -84,6 +84,16 @@ class IngestFaultsIT {
       assertThat(checkpoint(state).cursor()).isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
       assertThat(tempFiles(state)).as("temp files left in the state directory").isEmpty();
 
+      CliRun stillFull = IngestTarget.runInProcess(args);
+      assertThat(stillFull.exitCode()).as(stillFull.toString()).isEqualTo(1);
+      assertThat(stillFull.err())
+          .startsWith("waymark: Cannot write " + state.resolve("it/epoch"))
+          .contains("No space left on device")
+          .contains("Check that the state directory is writable and not full.");
+      assertThat(stillFull.out()).as("a run refused at open reads no file").isEmpty();
+      System.out.print("while still full: " + stillFull.err());
+      assertThat(checkpoint(state).cursor()).isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
+
       Files.delete(filler);
       CliRun rerun = IngestTarget.runInProcess(args);
 
