@@ -46,7 +46,21 @@ final class IngestChild implements AutoCloseable {
   static IngestChild start(
       Path logDir, Map<String, String> env, List<String> jvm, List<String> args)
       throws IOException {
-    List<String> command = new ArrayList<>();
+    return start(logDir, env, List.of(), jvm, args);
+  }
+
+  /**
+   * {@link #start(Path, Map, List, List)} under the command {@code wrapper} (e.g. {@code setpriv
+   * ...}, which then runs {@code java}).
+   */
+  static IngestChild start(
+      Path logDir,
+      Map<String, String> env,
+      List<String> wrapper,
+      List<String> jvm,
+      List<String> args)
+      throws IOException {
+    List<String> command = new ArrayList<>(wrapper);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-Xshare:auto", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k"));
     command.addAll(jvm);
@@ -85,6 +99,31 @@ final class IngestChild implements AutoCloseable {
     return surefire != null && !surefire.isBlank()
         ? surefire
         : System.getProperty("java.class.path");
+  }
+
+  /**
+   * Waits until the child reports that it paused at a {@code WAYMARK_FAULT=pause-...} point; fails
+   * if it exits first or does not pause within {@code timeout}.
+   */
+  void awaitPause(Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!err().contains("WAYMARK_FAULT: paused")) {
+      if (!process.isAlive() || System.nanoTime() > deadline) {
+        throw new AssertionError(
+            "the child did not pause (alive: " + process.isAlive() + ")\n" + this);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  long pid() {
+    return process.pid();
+  }
+
+  /** Sends a line to the child's stdin, which resumes it after a pause point. */
+  void resume() throws IOException {
+    process.getOutputStream().write('\n');
+    process.getOutputStream().flush();
   }
 
   Duration age() {

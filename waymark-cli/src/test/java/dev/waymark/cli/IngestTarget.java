@@ -63,6 +63,15 @@ final class IngestTarget implements AutoCloseable {
     return new IngestTarget(db, schema.url, state, schema);
   }
 
+  /**
+   * The database at {@code url} (which the caller created and drops), with its own state directory
+   * under {@code dir}.
+   */
+  static IngestTarget at(Db db, String url, Path dir) {
+    return new IngestTarget(
+        db, url, dir.resolve("state-" + UUID.randomUUID().toString().substring(0, 8)), null);
+  }
+
   /** The arguments of {@code waymark ingest} into this target from {@code feed}. */
   List<String> ingestArgs(Path feed, String store, String commitEvery, String... more) {
     List<String> args = new ArrayList<>();

@@ -12,6 +12,11 @@ import java.util.Locale;
  *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
  *       is written and synced, the rename has not happened; db store: the checkpoint row is
  *       updated, the transaction not committed).
+ *   <li>{@code pause-before-commit:N}: instead of halting, the JVM prints {@code WAYMARK_FAULT:
+ *       paused ...} to stderr and waits for a line on stdin, with unit N's rows written but not
+ *       committed and the reader thread blocked ahead in the next files. Tests use the pause to
+ *       fill a disk, truncate an input or restart a database at an exact instant. It pauses once: a
+ *       retry of unit N runs on.
  * </ul>
  *
  * These exist so that tests and {@code waymark demo} can crash at the exact instants that matter;
@@ -30,18 +35,23 @@ public final class Faults {
 
   private final Point point;
   private final long unit;
+  private final boolean pause;
 
-  private Faults(Point point, long unit) {
+  /** A pause happens once: a retry that reaches the same unit again runs on. */
+  private volatile boolean paused;
+
+  private Faults(Point point, long unit, boolean pause) {
     this.point = point;
     this.unit = unit;
+    this.pause = pause;
   }
 
   public static Faults none() {
-    return new Faults(null, 0);
+    return new Faults(null, 0, false);
   }
 
   public static Faults at(Point point, long unit) {
-    return new Faults(point, unit);
+    return new Faults(point, unit, false);
   }
 
   /** Reads {@code WAYMARK_FAULT}; absent or empty means none. */
@@ -63,6 +73,8 @@ public final class Faults {
           return at(Point.AFTER_COMMIT, n);
         case "crash-mid-checkpoint":
           return at(Point.MID_CHECKPOINT, n);
+        case "pause-before-commit":
+          return new Faults(Point.BEFORE_COMMIT, n, true);
         default:
           break;
       }
@@ -70,19 +82,43 @@ public final class Faults {
     throw new IllegalArgumentException(
         "WAYMARK_FAULT='"
             + spec
-            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N");
+            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
+            + " pause-before-commit:N");
   }
 
+  /** Whether a crash (not a pause) is armed for {@code p} in unit {@code unitNumber}. */
   boolean armed(Point p, long unitNumber) {
-    return point == p && unit == unitNumber;
+    return point == p && unit == unitNumber && !pause;
   }
 
   /**
-   * Halts the JVM as a crash would if this fault is armed for {@code p} in unit {@code unitNumber}.
+   * Halts the JVM as a crash would if this fault is armed for {@code p} in unit {@code unitNumber},
+   * or pauses it there if the fault is a pause.
    */
   void maybeCrash(Point p, long unitNumber) {
     if (armed(p, unitNumber)) {
       crash(p, unitNumber);
+    } else if (pause && point == p && unit == unitNumber && !paused) {
+      paused = true;
+      pause(p, unitNumber);
+    }
+  }
+
+  private static void pause(Point p, long unitNumber) {
+    System.out.flush();
+    System.err.println(
+        "WAYMARK_FAULT: paused at "
+            + p.name().toLowerCase(Locale.ROOT).replace('_', '-')
+            + " of unit "
+            + unitNumber
+            + "; send a line on stdin to go on");
+    System.err.flush();
+    try {
+      for (int c; (c = System.in.read()) >= 0 && c != '\n'; ) {
+        // wait for the end of the line
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException("WAYMARK_FAULT pause: cannot read stdin", e);
     }
   }
 

@@ -154,6 +154,16 @@ public final class IngestJob {
           attempt--; // not a failure: the unit runs again, refusing the file found unstorable
         } catch (SQLException | RuntimeException e) {
           if (!Transients.isTransient(e)) {
+            Optional<String> fix = Transients.permanentIoProblem(e);
+            if (fix.isPresent() && !(e instanceof WaymarkException)) {
+              throw new WaymarkException(
+                  (e instanceof SQLException ? failure((SQLException) e).getMessage() : message(e))
+                      + ". To fix: "
+                      + fix.get()
+                      + ". Nothing past the checkpoint was committed; run the same command again"
+                      + " afterwards.",
+                  e);
+            }
             if (e instanceof RuntimeException r) {
               throw r;
             }
@@ -173,7 +183,7 @@ public final class IngestJob {
                     + "s; "
                     + pendingUnitName(fileStore)
                     + " did not commit. Last error: "
-                    + message(e)
+                    + message(e).replaceFirst("\\.+$", "")
                     + ". The checkpoint is intact: run the same command again once the database"
                     + " or the input is reachable.",
                 e);

@@ -5,7 +5,7 @@ import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
-import java.nio.file.Files;
+import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
 
 /**
@@ -54,9 +54,10 @@ public interface RecordSource extends Closeable {
   static RecordSource open(Path file, Format format) {
     InputStream in;
     try {
-      in = Files.newInputStream(file);
+      in = ShrinkGuard.open(file);
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot open input file " + file + ": " + e.getMessage(), e);
+      String why = e instanceof AccessDeniedException ? "Permission denied" : e.getMessage();
+      throw new UncheckedIOException("cannot open input file " + file + ": " + why, e);
     }
     try {
       return switch (format) {
