@@ -100,4 +100,26 @@ class IngestPartitionsCommandTest {
         .contains("waymark checkpoint reset --state " + tmp.resolve("state") + " --job nightly");
     assertThat(ingest("--partitions", "0").err()).contains("--partitions must be between 1 and");
   }
+
+  @Test
+  void statusListsEveryPartitionOfTheDbStore() {
+    assertThat(ingest("--partitions", "3", "--checkpoint-store", "db").exitCode()).isZero();
+    String url = "jdbc:sqlite:" + tmp.resolve("w.db");
+    CliRun status = waymark("checkpoint", "status", "--db", url);
+    assertThat(status.exitCode()).as(status.toString()).isZero();
+    assertThat(status.out())
+        .contains("nightly  0 ", "nightly  1 ", "nightly  2 ")
+        .contains("{\"file\":\"skus_00009.json\"");
+    CliRun json = waymark("checkpoint", "status", "--db", url, "--job", "nightly", "--json");
+    assertThat(json.json().get("db")).isEqualTo(url);
+    assertThat(list(json.json().get("partitions")))
+        .extracting(p -> p.get("path"))
+        .containsExactly(
+            "waymark_checkpoint(job=nightly,partition=0)",
+            "waymark_checkpoint(job=nightly,partition=1)",
+            "waymark_checkpoint(job=nightly,partition=2)");
+    assertThat(
+            waymark("checkpoint", "status", "--db", "jdbc:sqlite:" + tmp.resolve("none.db")).err())
+        .contains("holds no waymark_checkpoint table");
+  }
 }
