@@ -11,7 +11,9 @@ import java.util.Locale;
  *   <li>{@code crash-after-commit:N}: unit N's rows are committed, its checkpoint is not written;
  *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
  *       is written and synced, the rename has not happened; db store: the checkpoint row is
- *       updated, the transaction not committed).
+ *       updated, the transaction not committed);
+ *   <li>{@code crash-mid-relayout:N}: in a {@code --rescan} into a new partition layout, after the
+ *       N-th old partition's checkpoint is reset and before the new layout is recorded.
  *   <li>{@code pause-before-commit:N}: instead of halting, the JVM prints {@code WAYMARK_FAULT:
  *       paused ...} to stderr and waits for a line on stdin, with unit N's rows written but not
  *       committed and the reader thread blocked ahead in the next files. Tests use the pause to
@@ -27,7 +29,8 @@ public final class Faults {
   public enum Point {
     BEFORE_COMMIT,
     AFTER_COMMIT,
-    MID_CHECKPOINT
+    MID_CHECKPOINT,
+    MID_RELAYOUT
   }
 
   /** The exit status the halted JVM reports, as after SIGKILL. */
@@ -75,6 +78,8 @@ public final class Faults {
           return at(Point.MID_CHECKPOINT, n);
         case "pause-before-commit":
           return new Faults(Point.BEFORE_COMMIT, n, true);
+        case "crash-mid-relayout":
+          return at(Point.MID_RELAYOUT, n);
         default:
           break;
       }
@@ -83,7 +88,7 @@ public final class Faults {
         "WAYMARK_FAULT='"
             + spec
             + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
-            + " pause-before-commit:N");
+            + " crash-mid-relayout:N, pause-before-commit:N");
   }
 
   /** Whether a crash (not a pause) is armed for {@code p} in unit {@code unitNumber}. */

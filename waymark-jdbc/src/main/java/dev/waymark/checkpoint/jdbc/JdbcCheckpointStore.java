@@ -3,10 +3,12 @@ package dev.waymark.checkpoint.jdbc;
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.Retention;
 import dev.waymark.checkpoint.format.CheckpointCodec;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +39,7 @@ import java.util.OptionalLong;
  * waymark_job                  (job PK, epoch)                      the job's current fencing token
  * waymark_checkpoint           (job, partition_id) PK, sequence, epoch, record
  * waymark_checkpoint_history   (job, partition_id, sequence) PK, committed_at_ms, record
+ * waymark_layout               (job PK, partitions, hash)           the job's partition layout
  * </pre>
  *
  * {@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
@@ -63,7 +66,8 @@ import java.util.OptionalLong;
 public final class JdbcCheckpointStore implements CheckpointStore {
   public static final String JOB_TABLE = "waymark_job",
       CHECKPOINT_TABLE = "waymark_checkpoint",
-      HISTORY_TABLE = "waymark_checkpoint_history";
+      HISTORY_TABLE = "waymark_checkpoint_history",
+      LAYOUT_TABLE = "waymark_layout";
 
   private final Connection connection; // the store's own, for standalone calls; guarded by itself
   private final Dialect dialect;
@@ -109,6 +113,121 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
   }
 
+  /**
+   * A reader of the job's checkpoints that takes no epoch (so it fences no writer) and writes
+   * nothing: for status beside a running job. Close it to release its connection.
+   *
+   * @throws IllegalArgumentException if {@code job} is not a valid name
+   * @throws WaymarkException if the database cannot be reached or holds no checkpoint tables
+   */
+  public static Reader reader(ConnectionSource connections, String job) {
+    Names.requireValid("job", job);
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      requireTables(connection);
+      JdbcCheckpointStore store =
+          new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0);
+      return new Reader(store);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot read the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(connection);
+      throw e;
+    }
+  }
+
+  /** The jobs with a checkpoint, a kept version or an epoch in the database, sorted by name. */
+  public static List<String> jobs(ConnectionSource connections) {
+    try (Connection c = connections.open()) {
+      requireTables(c);
+      List<String> jobs = new ArrayList<>();
+      try (Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery(
+                  "SELECT job FROM "
+                      + CHECKPOINT_TABLE
+                      + " UNION SELECT job FROM "
+                      + HISTORY_TABLE
+                      + " UNION SELECT job FROM "
+                      + JOB_TABLE
+                      + " ORDER BY 1")) {
+        while (rs.next()) {
+          jobs.add(rs.getString(1));
+        }
+      }
+      return jobs;
+    } catch (SQLException e) {
+      throw new WaymarkException("Cannot list the jobs in the checkpoint tables: " + e, e);
+    }
+  }
+
+  private static void requireTables(Connection c) throws SQLException {
+    try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), CHECKPOINT_TABLE, null)) {
+      if (!rs.next()) {
+        throw new WaymarkException(
+            "The database holds no "
+                + CHECKPOINT_TABLE
+                + " table (in schema "
+                + c.getSchema()
+                + "): no job has committed a checkpoint to it. Check --db, or use --state for"
+                + " the file store.");
+      }
+    }
+  }
+
+  /** A read-only view of one job's checkpoints in the database; see {@link #reader}. */
+  public static final class Reader implements CheckpointReader, AutoCloseable {
+    private final JdbcCheckpointStore store;
+
+    private Reader(JdbcCheckpointStore store) {
+      this.store = store;
+    }
+
+    @Override
+    public String job() {
+      return store.job();
+    }
+
+    @Override
+    public Optional<Checkpoint> read(String partition) {
+      return store.read(partition);
+    }
+
+    @Override
+    public List<String> partitions() {
+      return store.partitions();
+    }
+
+    @Override
+    public List<Checkpoint> history(String partition) {
+      return store.history(partition);
+    }
+
+    @Override
+    public Optional<PartitionLayout> layout() {
+      try {
+        return store.layout();
+      } catch (WaymarkException e) {
+        return Optional.empty(); // a database from before layouts has no waymark_layout table
+      }
+    }
+
+    /** Where the partition's checkpoint is kept, for messages: the table and its key. */
+    public Path location(String partition) {
+      return store.location(partition);
+    }
+
+    @Override
+    public void close() {
+      store.close();
+    }
+  }
+
   /** {@link #open(ConnectionSource, String, JdbcStoreOptions)} with default options. */
   public static JdbcCheckpointStore open(ConnectionSource connections, String job) {
     return open(connections, job, JdbcStoreOptions.ofDefaults());
@@ -136,6 +255,11 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               + " (job VARCHAR(100) NOT NULL, partition_id VARCHAR(100) NOT NULL,"
               + " sequence BIGINT NOT NULL, committed_at_ms BIGINT NOT NULL, record TEXT NOT NULL,"
               + " PRIMARY KEY (job, partition_id, sequence))");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + LAYOUT_TABLE
+              + " (job VARCHAR(100) PRIMARY KEY, partitions INTEGER NOT NULL,"
+              + " hash VARCHAR(64) NOT NULL)");
     }
     if (!connection.getAutoCommit()) {
       connection.commit();
@@ -356,6 +480,60 @@ public final class JdbcCheckpointStore implements CheckpointStore {
             }
           }
           return names;
+        });
+  }
+
+  @Override
+  public Optional<PartitionLayout> layout() {
+    return inOwnTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partitions, hash FROM " + LAYOUT_TABLE + " WHERE job = ?")) {
+            ps.setString(1, job);
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.empty();
+              }
+              int partitions = rs.getInt(1);
+              String hash = rs.getString(2);
+              try {
+                return Optional.of(new PartitionLayout(partitions, hash));
+              } catch (IllegalArgumentException e) {
+                throw new WaymarkException(
+                    "The partition layout of job '"
+                        + job
+                        + "' in "
+                        + LAYOUT_TABLE
+                        + " is damaged ("
+                        + e.getMessage()
+                        + "). Delete its row and run the job with --rescan.",
+                    e);
+              }
+            }
+          }
+        });
+  }
+
+  /** Records the layout in {@code waymark_layout}, fenced by the job's epoch. */
+  @Override
+  public void recordLayout(PartitionLayout layout) {
+    Objects.requireNonNull(layout, "layout");
+    inOwnTransaction(
+        c -> {
+          checkEpoch(c, "(layout)");
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + LAYOUT_TABLE
+                      + " (job, partitions, hash) VALUES (?, ?, ?) ON CONFLICT (job) DO UPDATE"
+                      + " SET partitions = excluded.partitions, hash = excluded.hash")) {
+            ps.setString(1, job);
+            ps.setInt(2, layout.partitions());
+            ps.setString(3, layout.hash());
+            ps.executeUpdate();
+          }
+          return null;
         });
   }
 
