@@ -70,7 +70,10 @@ public final class BadInputException extends WaymarkException {
     VALUE_TOO_LONG,
     /** A record lacks a field that the dedup key needs, or holds a value it cannot hash. */
     DEDUP_KEY,
-    /** The name matches the input glob but is a directory, a broken link or a link loop. */
+    /**
+     * The name matches the input glob but is not a regular file: a directory, a broken link, a link
+     * loop, a FIFO, socket or device.
+     */
     NOT_A_FILE,
     /**
      * The database refused a value of the file (PostgreSQL cannot store {@code \u0000} in jsonb).

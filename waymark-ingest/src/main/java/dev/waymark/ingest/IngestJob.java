@@ -540,9 +540,7 @@ public final class IngestJob {
             -1,
             0,
             BadInputException.Reason.NOT_A_FILE,
-            Files.isDirectory(path)
-                ? "it is a directory, not a file"
-                : "it is not a readable regular file (a broken link or a link loop?)",
+            FileListing.whyNotARegularFile(path),
             null);
       }
       try (RecordSource source = RecordSource.open(path, o.format)) {
