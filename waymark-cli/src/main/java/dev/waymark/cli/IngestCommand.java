@@ -1,5 +1,6 @@
 package dev.waymark.cli;
 
+import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.ingest.CommitPolicy;
 import dev.waymark.ingest.DedupKey;
@@ -72,12 +73,14 @@ final class IngestCommand implements Callable<Integer> {
 
   @Option(
       names = "--table",
+      converter = NameConverters.Table.class,
       defaultValue = IngestOptions.DEFAULT_TABLE,
       description = "Staging table, created if absent (default: ${DEFAULT-VALUE}).")
   String table;
 
   @Option(
       names = "--job",
+      converter = NameConverters.Job.class,
       defaultValue = IngestOptions.DEFAULT_JOB,
       description = "Job name; its checkpoint is kept under it (default: ${DEFAULT-VALUE}).")
   String job;
@@ -151,7 +154,7 @@ final class IngestCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     IngestOptions options = options();
     PrintWriter out = spec.commandLine().getOut();
-    Progress progress = new Progress(out, System.console() != null);
+    Progress progress = new Progress(out, System.console() != null, db);
     IngestSummary summary = IngestJob.run(options, progress);
     if (summaryJson != null) {
       Files.writeString(
@@ -180,9 +183,14 @@ final class IngestCommand implements Callable<Integer> {
         int eq = c.indexOf('=');
         if (eq <= 0) {
           throw new IllegalArgumentException(
-              "--column '" + c + "' must be NAME=/json/pointer, e.g. sku=/sku_id");
+              "--column '" + Names.shown(c) + "' must be NAME=/json/pointer, e.g. sku=/sku_id");
         }
-        b.column(c.substring(0, eq), c.substring(eq + 1));
+        try {
+          b.column(c.substring(0, eq), c.substring(eq + 1));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Invalid value for option '--column': " + e.getMessage(), e);
+        }
       }
       return b.build();
     } catch (IllegalArgumentException e) {
@@ -231,14 +239,16 @@ final class IngestCommand implements Callable<Integer> {
   static final class Progress implements IngestListener {
     private final PrintWriter out;
     private final boolean terminal;
+    private final String db;
     private long start;
     private int first;
     private long rows;
     private long lastDraw;
 
-    Progress(PrintWriter out, boolean terminal) {
+    Progress(PrintWriter out, boolean terminal, String db) {
       this.out = out;
       this.terminal = terminal;
+      this.db = db;
     }
 
     @Override
@@ -284,7 +294,10 @@ final class IngestCommand implements Callable<Integer> {
       }
       out.printf(
           "waymark: attempt %d of %d failed (%s); retrying the unit from its start in %.1f s%n",
-          attempt, max, JdbcUrls.redact(ErrorHandler.message(error)), delay.toMillis() / 1000.0);
+          attempt,
+          max,
+          JdbcUrls.redact(ErrorHandler.message(error), db),
+          delay.toMillis() / 1000.0);
       out.flush();
     }
 

@@ -70,7 +70,12 @@ final class Options {
 
   /** A required {@code --job NAME}. */
   static final class Job {
-    @Option(names = "--job", paramLabel = "NAME", required = true, description = "The job.")
+    @Option(
+        names = "--job",
+        converter = NameConverters.Job.class,
+        paramLabel = "NAME",
+        required = true,
+        description = "The job.")
     String name;
   }
 
@@ -78,6 +83,7 @@ final class Options {
   static final class AnyJob {
     @Option(
         names = "--job",
+        converter = NameConverters.Job.class,
         paramLabel = "NAME",
         description = "Only this job (default: every job in the state directory).")
     String name;

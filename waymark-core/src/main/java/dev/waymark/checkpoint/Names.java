@@ -24,7 +24,7 @@ public final class Names {
     if (name == null || name.isEmpty()) {
       throw new IllegalArgumentException(what + " name must not be empty");
     }
-    String shown = name.length() > 60 ? name.substring(0, 60) + "..." : name;
+    String shown = shown(name);
     if (name.length() > MAX_LENGTH) {
       throw new IllegalArgumentException(
           what
@@ -44,5 +44,33 @@ public final class Names {
               + " and without '..'");
     }
     return name;
+  }
+
+  /**
+   * A user-supplied name as a message shows it: at most 60 characters, then "...", with control,
+   * format (zero-width, right-to-left override) and other invisible characters written as {@code
+   * \}{@code uXXXX}, so that a hostile name cannot hide or rewrite text on the operator's terminal.
+   */
+  public static String shown(String name) {
+    if (name == null) {
+      return "null";
+    }
+    String cut = name.length() > 60 ? name.substring(0, 60) : name;
+    StringBuilder sb = new StringBuilder(cut.length());
+    for (int i = 0; i < cut.length(); i++) {
+      char c = cut.charAt(i);
+      switch (Character.getType(c)) {
+        case Character.CONTROL,
+            Character.FORMAT,
+            Character.LINE_SEPARATOR,
+            Character.PARAGRAPH_SEPARATOR,
+            Character.PRIVATE_USE,
+            Character.SURROGATE,
+            Character.UNASSIGNED ->
+            sb.append(String.format("\\u%04x", (int) c));
+        default -> sb.append(c);
+      }
+    }
+    return cut.length() < name.length() ? sb + "..." : sb.toString();
   }
 }

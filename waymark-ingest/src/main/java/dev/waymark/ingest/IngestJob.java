@@ -672,7 +672,7 @@ public final class IngestJob {
   }
 
   private String message(Throwable e) {
-    return JdbcUrls.redact(String.valueOf(e.getMessage()));
+    return JdbcUrls.redact(String.valueOf(e.getMessage()), o.db);
   }
 
   private WaymarkException failure(SQLException e) {
