@@ -6,6 +6,7 @@ import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreInspector;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
@@ -35,7 +36,8 @@ final class Options {
         throw new WaymarkException(
             "State directory "
                 + state
-                + " does not exist. Point --state at the directory your jobs write to.");
+                + (Files.exists(state) ? " is not a directory" : " does not exist")
+                + ". Point --state at the directory your jobs write to.");
       }
       return state;
     }
@@ -48,6 +50,14 @@ final class Options {
       Names.requireValid("job", job);
       Path state = requireDirectory();
       FileStoreInspector inspector = FileStoreInspector.of(state, job);
+      Path jobDir = state.resolve(job);
+      if (Files.exists(jobDir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(jobDir)) {
+        throw new WaymarkException(
+            jobDir
+                + " is a file where the directory of job '"
+                + job
+                + "' belongs. Move it out of the way, or check --job and --state.");
+      }
       if (!inspector.exists()) {
         throw new WaymarkException(
             "No job '"
