@@ -66,9 +66,9 @@ class BadInputCorpusTest {
       if (!c.refused()) {
         assertThat(run.exitCode()).as(run.toString()).isZero();
         List<String> expected = new ArrayList<>();
-        expected.add(c.goodPayload(1) + " @ " + first);
-        c.rows().forEach(r -> expected.add(r + " @ " + bad));
-        expected.add(c.goodPayload(3) + " @ " + last);
+        expected.add(asStored(db, c.goodPayload(1)) + " @ " + first);
+        c.rows().forEach(r -> expected.add(asStored(db, r) + " @ " + bad));
+        expected.add(asStored(db, c.goodPayload(3)) + " @ " + last);
         assertThat(target.content().values()).containsExactlyInAnyOrderElementsOf(expected);
         assertThat(target.checkpoint(store).orElseThrow().cursor())
             .isEqualTo(Cursor.ofFile(last, 3));
@@ -82,7 +82,8 @@ class BadInputCorpusTest {
           .contains(c.reason())
           .contains("Fix or replace the file; with --on-bad-file quarantine the job records it");
       assertThat(run.out()).contains("[1/3] " + first + ": 1 new, 0 duplicate");
-      assertThat(target.content().values()).containsExactly(c.goodPayload(1) + " @ " + first);
+      assertThat(target.content().values())
+          .containsExactly(asStored(db, c.goodPayload(1)) + " @ " + first);
       assertThat(target.checkpoint(store).orElseThrow().cursor())
           .isEqualTo(Cursor.ofFile(first, 1));
     }
@@ -102,9 +103,18 @@ class BadInputCorpusTest {
       assertThat(q[3]).contains(feed.resolve(bad).toString()).contains(c.reason());
       assertThat(target.content().values())
           .containsExactlyInAnyOrder(
-              c.goodPayload(1) + " @ " + first, c.goodPayload(3) + " @ " + last);
+              asStored(db, c.goodPayload(1)) + " @ " + first,
+              asStored(db, c.goodPayload(3)) + " @ " + last);
       assertThat(target.checkpoint(store).orElseThrow().cursor()).isEqualTo(Cursor.ofFile(last, 3));
     }
+  }
+
+  /**
+   * A canonical payload as the table returns it as text: PostgreSQL's jsonb prints a space after
+   * each ':' and ',' (the corpus's payloads hold neither inside strings).
+   */
+  private static String asStored(Db db, String canonical) {
+    return db == Db.POSTGRES ? canonical.replace("\":", "\": ").replace(",\"", ", \"") : canonical;
   }
 
   /** The rows of waymark_quarantine: job, source_file, position, error. */
