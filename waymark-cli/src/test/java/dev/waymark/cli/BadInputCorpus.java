@@ -213,13 +213,14 @@ final class BadInputCorpus {
         JA,
         b("[{\"a\":" + "9".repeat(1001) + "}]"),
         "at line 1, column 1008 (byte 1007), record 1",
-        "Number value length (1001) exceeds the maximum allowed (1000");
+        "a value exceeds a limit: Number value length (1001) exceeds the maximum allowed (1000).");
     refused(
         "a 20,000,001-character string on one line",
         JA,
         b("[{\"a\":\"" + "x".repeat(HUGE) + "\"}]"),
         "at line 1, column 20000010 (byte 20000009), record 1",
-        "String value length (20000001) exceeds the maximum allowed (20000000");
+        "a value exceeds a limit: String value length (20000001) exceeds the maximum allowed"
+            + " (20000000).");
     accepted(
         "a UTF-8 byte-order mark",
         JA,
@@ -305,7 +306,8 @@ final class BadInputCorpus {
         ND,
         b("{\"a\":\"" + "x".repeat(HUGE) + "\"}\n"),
         "at line 1, column 20000009 (byte 20000008), record 1",
-        "String value length (20000001) exceeds the maximum allowed (20000000");
+        "a value exceeds a limit: String value length (20000001) exceeds the maximum allowed"
+            + " (20000000).");
     accepted("CRLF NDJSON", ND, b("{\"a\":21}\r\n{\"a\":22}\r\n"), "{\"a\":21}", "{\"a\":22}");
     accepted(
         "a UTF-8 BOM before NDJSON",

@@ -376,7 +376,8 @@ final class JsonRecordSource implements RecordSource {
       throw malformed(e);
     } catch (StreamConstraintsException e) {
       state = State.FAILED;
-      String m = String.valueOf(e.getOriginalMessage());
+      // Jackson names its own setting ("from `StreamReadConstraints...`"), which users cannot set.
+      String m = String.valueOf(e.getOriginalMessage()).replaceAll(", from `[^`]*`\\)", ")");
       Reason reason =
           m.startsWith("Number")
               ? Reason.NUMBER_OUT_OF_RANGE
