@@ -187,7 +187,7 @@ final class BadInputCorpus {
         "UTF-16 with a byte-order mark",
         JA,
         concat(raw(0xFF, 0xFE), "[{\"a\":1}]".getBytes(StandardCharsets.UTF_16LE)),
-        "at line 1, column 1 (byte 0), record 1",
+        "at line 1, column 1 (byte 0)" + BEFORE,
         "the file starts with a UTF-16 byte-order mark (FF FE); Waymark reads UTF-8 only: convert"
             + " it, e.g. iconv -f UTF-16 -t UTF-8");
     refused(
