@@ -263,7 +263,8 @@ final class IngestCommand implements Callable<Integer> {
         out.printf("starting at the first of %,d files%n", total);
       } else {
         out.printf(
-            "resume from file %,d (%s), %,d files in total%n", startIndex + 1, startName, total);
+            "resume from file %,d (%s), %,d files in total%n",
+            startIndex + 1, Names.printable(startName), total);
       }
       out.flush();
     }
@@ -275,7 +276,8 @@ final class IngestCommand implements Callable<Integer> {
         draw(index + 1, total, false);
       } else {
         out.printf(
-            "[%d/%d] %s: %d new, %d duplicate%n", index + 1, total, name, newRows, duplicates);
+            "[%d/%d] %s: %d new, %d duplicate%n",
+            index + 1, total, Names.printable(name), newRows, duplicates);
       }
     }
 
@@ -284,7 +286,7 @@ final class IngestCommand implements Callable<Integer> {
       if (terminal) {
         out.print("\r");
       }
-      out.printf("[%d/%d] %s: quarantined: %s%n", index + 1, total, name, error);
+      out.printf("[%d/%d] %s: quarantined: %s%n", index + 1, total, Names.printable(name), error);
     }
 
     @Override

@@ -147,6 +147,47 @@ class HostileNamesTest {
     }
   }
 
+  /**
+   * Input file names are data: they reach the table through bound parameters and the checkpoint
+   * through JSON, exactly; on the terminal their invisible characters are escaped, so a name with a
+   * newline cannot forge a progress line.
+   */
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"sqlite", "postgres"})
+  void hostileInputFileNamesAreLoadedAsDataAndPrintedEscaped(String database) throws Exception {
+    Path feed = tmp.resolve("hostile-feed");
+    Files.createDirectories(feed);
+    List<String> names =
+        List.of(
+            "skus_00001.json",
+            "skus_00002'; DROP TABLE skus_staging; --.json",
+            "skus_00003\ndone: 9 files, forged.json",
+            "skus_00004\u202enosj.json");
+    for (int i = 0; i < names.size(); i++) {
+      Files.writeString(feed.resolve(names.get(i)), "[{\"a\":" + i + "}]");
+    }
+    Db db = Db.valueOf(database.toUpperCase(java.util.Locale.ROOT));
+    try (IngestTarget target = IngestTarget.fresh(db, tmp)) {
+      CliRun run = IngestTarget.runInProcess(target.ingestArgs(feed, "file", "1"));
+
+      assertThat(run.exitCode()).as(run.toString()).isZero();
+      assertThat(target.content().values())
+          .extracting(v -> v.substring(v.indexOf(" @ ") + 3))
+          .containsExactlyInAnyOrderElementsOf(names);
+      assertThat(target.fileCheckpoint().orElseThrow().cursor())
+          .isEqualTo(Cursor.ofFile(names.get(3), 4));
+      assertThat(run.lines())
+          .containsExactly(
+              "starting at the first of 4 files",
+              "[1/4] skus_00001.json: 1 new, 0 duplicate",
+              "[2/4] skus_00002'; DROP TABLE skus_staging; --.json: 1 new, 0 duplicate",
+              "[3/4] skus_00003\\u000adone: 9 files, forged.json: 1 new, 0 duplicate",
+              "[4/4] skus_00004\\u202enosj.json: 1 new, 0 duplicate",
+              run.lines().get(5));
+      assertThat(run.lines().get(5)).startsWith("done: 4 files, 4 rows read, 4 new");
+    }
+  }
+
   private static void assertRefusalMessage(String err, String flag, String name, String where) {
     String what = flag.substring(2);
     if (flag.equals("--column") && name.isEmpty()) {

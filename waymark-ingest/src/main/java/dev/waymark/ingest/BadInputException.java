@@ -1,6 +1,7 @@
 package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Names;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -122,7 +123,7 @@ public final class BadInputException extends WaymarkException {
 
   private static String message(
       Path file, long line, long column, long byteOffset, long recordNumber, String detail) {
-    StringBuilder m = new StringBuilder("Bad input in ").append(file);
+    StringBuilder m = new StringBuilder("Bad input in ").append(Names.printable(file.toString()));
     if (line > 0) {
       m.append(" at line ").append(line);
       if (column > 0) {
