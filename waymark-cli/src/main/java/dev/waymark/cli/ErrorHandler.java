@@ -1,8 +1,11 @@
 package dev.waymark.cli;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.ingest.sink.JdbcUrls;
 import java.io.PrintWriter;
+import java.io.StringWriter;
 import java.util.Arrays;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
@@ -15,13 +18,15 @@ final class ErrorHandler
     implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
 
   static final String DEBUG = "--debug";
+  private static final String DB = "--db";
 
   @Override
   public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
     PrintWriter err = cmd.getErr();
-    err.println("waymark: " + message(ex));
+    List<String> args = parseResult.originalArgs();
+    err.println("waymark: " + redact(message(ex), args));
     if (debug(parseResult)) {
-      ex.printStackTrace(err);
+      err.print(redact(stackTrace(ex), args));
     } else if (ExitCode.of(ex) == ExitCode.FAILURE && !(ex instanceof WaymarkException)) {
       err.println("waymark: this looks like a bug; run again with --debug for the stack trace.");
     }
@@ -33,14 +38,38 @@ final class ErrorHandler
   public int handleParseException(CommandLine.ParameterException ex, String[] args) {
     CommandLine cmd = ex.getCommandLine();
     PrintWriter err = cmd.getErr();
-    err.println("waymark: " + ex.getMessage());
+    err.println("waymark: " + redact(ex.getMessage(), Arrays.asList(args)));
     if (Arrays.asList(args).contains(DEBUG)) {
-      ex.printStackTrace(err);
+      err.print(redact(stackTrace(ex), Arrays.asList(args)));
     }
     CommandLine.UnmatchedArgumentException.printSuggestions(ex, err);
     err.println("Try '" + cmd.getCommandSpec().qualifiedName() + " --help' for more information.");
     err.flush();
     return ExitCode.MAPPER.getExitCode(ex);
+  }
+
+  /**
+   * Removes passwords from what is printed: any {@code password=} or {@code user:password@} in the
+   * text, and the password of each {@code --db} URL on the command line wherever it appears (a
+   * driver may echo part of the URL in its exception).
+   */
+  static String redact(String text, List<String> args) {
+    String redacted = JdbcUrls.redact(text);
+    for (int i = 0; i < args.size(); i++) {
+      String a = args.get(i);
+      if (a.equals(DB) && i + 1 < args.size()) {
+        redacted = JdbcUrls.redact(redacted, args.get(i + 1));
+      } else if (a.startsWith(DB + "=")) {
+        redacted = JdbcUrls.redact(redacted, a.substring(DB.length() + 1));
+      }
+    }
+    return redacted;
+  }
+
+  private static String stackTrace(Throwable t) {
+    StringWriter trace = new StringWriter();
+    t.printStackTrace(new PrintWriter(trace, true));
+    return trace.toString();
   }
 
   static String message(Throwable t) {

@@ -35,6 +35,7 @@ final class HistoryCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "Only this partition (default: all).")
   String partition;

@@ -44,6 +44,7 @@ final class ImportLegacyCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "The partition to import into (may be left out when the job has at most one).")
   String partition;

@@ -1,5 +1,6 @@
 package dev.waymark.cli;
 
+import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.ingest.CommitPolicy;
 import dev.waymark.ingest.DedupKey;
@@ -75,12 +76,14 @@ final class IngestCommand implements Callable<Integer> {
 
   @Option(
       names = "--table",
+      converter = NameConverters.Table.class,
       defaultValue = IngestOptions.DEFAULT_TABLE,
       description = "Staging table, created if absent (default: ${DEFAULT-VALUE}).")
   String table;
 
   @Option(
       names = "--job",
+      converter = NameConverters.Job.class,
       defaultValue = IngestOptions.DEFAULT_JOB,
       description = "Job name; its checkpoint is kept under it (default: ${DEFAULT-VALUE}).")
   String job;
@@ -169,7 +172,7 @@ final class IngestCommand implements Callable<Integer> {
   public Integer call() throws IOException {
     IngestOptions options = options();
     PrintWriter out = spec.commandLine().getOut();
-    Progress progress = new Progress(out, System.console() != null);
+    Progress progress = new Progress(out, System.console() != null, db);
     IngestSummary summary = IngestJob.run(options, progress);
     if (summaryJson != null) {
       Files.writeString(
@@ -202,9 +205,14 @@ final class IngestCommand implements Callable<Integer> {
         int eq = c.indexOf('=');
         if (eq <= 0) {
           throw new IllegalArgumentException(
-              "--column '" + c + "' must be NAME=/json/pointer, e.g. sku=/sku_id");
+              "--column '" + Names.shown(c) + "' must be NAME=/json/pointer, e.g. sku=/sku_id");
         }
-        b.column(c.substring(0, eq), c.substring(eq + 1));
+        try {
+          b.column(c.substring(0, eq), c.substring(eq + 1));
+        } catch (IllegalArgumentException e) {
+          throw new IllegalArgumentException(
+              "Invalid value for option '--column': " + e.getMessage(), e);
+        }
       }
       return b.build();
     } catch (IllegalArgumentException e) {
@@ -270,6 +278,7 @@ final class IngestCommand implements Callable<Integer> {
   static final class Progress implements IngestListener {
     private final PrintWriter out;
     private final boolean terminal;
+    private final String db;
     private long start;
     private int first;
     private int done; // files committed, before and during this run (partitioned runs)
@@ -277,9 +286,10 @@ final class IngestCommand implements Callable<Integer> {
     private long rows;
     private long lastDraw;
 
-    Progress(PrintWriter out, boolean terminal) {
+    Progress(PrintWriter out, boolean terminal, String db) {
       this.out = out;
       this.terminal = terminal;
+      this.db = db;
     }
 
     @Override
@@ -294,7 +304,8 @@ final class IngestCommand implements Callable<Integer> {
         out.printf("starting at the first of %,d files%n", total);
       } else {
         out.printf(
-            "resume from file %,d (%s), %,d files in total%n", startIndex + 1, startName, total);
+            "resume from file %,d (%s), %,d files in total%n",
+            startIndex + 1, Names.printable(startName), total);
       }
       out.flush();
     }
@@ -369,7 +380,8 @@ final class IngestCommand implements Callable<Integer> {
         draw(index + 1, total, false);
       } else {
         out.printf(
-            "[%d/%d] %s: %d new, %d duplicate%n", index + 1, total, name, newRows, duplicates);
+            "[%d/%d] %s: %d new, %d duplicate%n",
+            index + 1, total, Names.printable(name), newRows, duplicates);
       }
     }
 
@@ -378,7 +390,7 @@ final class IngestCommand implements Callable<Integer> {
       if (terminal) {
         out.print("\r");
       }
-      out.printf("[%d/%d] %s: quarantined: %s%n", index + 1, total, name, error);
+      out.printf("[%d/%d] %s: quarantined: %s%n", index + 1, total, Names.printable(name), error);
     }
 
     @Override
@@ -388,7 +400,10 @@ final class IngestCommand implements Callable<Integer> {
       }
       out.printf(
           "waymark: attempt %d of %d failed (%s); retrying the unit from its start in %.1f s%n",
-          attempt, max, JdbcUrls.redact(ErrorHandler.message(error)), delay.toMillis() / 1000.0);
+          attempt,
+          max,
+          JdbcUrls.redact(ErrorHandler.message(error), db),
+          delay.toMillis() / 1000.0);
       out.flush();
     }
 

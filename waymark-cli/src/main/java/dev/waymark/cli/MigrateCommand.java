@@ -36,6 +36,7 @@ final class MigrateCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "Only this partition (default: all).")
   String partition;

@@ -6,6 +6,7 @@ import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreInspector;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
@@ -35,7 +36,8 @@ final class Options {
         throw new WaymarkException(
             "State directory "
                 + state
-                + " does not exist. Point --state at the directory your jobs write to.");
+                + (Files.exists(state) ? " is not a directory" : " does not exist")
+                + ". Point --state at the directory your jobs write to.");
       }
       return state;
     }
@@ -48,6 +50,14 @@ final class Options {
       Names.requireValid("job", job);
       Path state = requireDirectory();
       FileStoreInspector inspector = FileStoreInspector.of(state, job);
+      Path jobDir = state.resolve(job);
+      if (Files.exists(jobDir, LinkOption.NOFOLLOW_LINKS) && !Files.isDirectory(jobDir)) {
+        throw new WaymarkException(
+            jobDir
+                + " is a file where the directory of job '"
+                + job
+                + "' belongs. Move it out of the way, or check --job and --state.");
+      }
       if (!inspector.exists()) {
         throw new WaymarkException(
             "No job '"
@@ -70,7 +80,12 @@ final class Options {
 
   /** A required {@code --job NAME}. */
   static final class Job {
-    @Option(names = "--job", paramLabel = "NAME", required = true, description = "The job.")
+    @Option(
+        names = "--job",
+        converter = NameConverters.Job.class,
+        paramLabel = "NAME",
+        required = true,
+        description = "The job.")
     String name;
   }
 
@@ -78,6 +93,7 @@ final class Options {
   static final class AnyJob {
     @Option(
         names = "--job",
+        converter = NameConverters.Job.class,
         paramLabel = "NAME",
         description = "Only this job (default: every job in the state directory).")
     String name;

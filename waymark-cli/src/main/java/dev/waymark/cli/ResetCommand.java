@@ -33,6 +33,7 @@ final class ResetCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "Only this partition (default: every partition of the job).")
   String partition;

@@ -30,6 +30,7 @@ final class RollbackCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "The partition (may be left out when the job has only one).")
   String partition;

@@ -32,6 +32,7 @@ final class ShowCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "Only this partition (default: all).")
   String partition;

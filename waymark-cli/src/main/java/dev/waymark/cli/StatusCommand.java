@@ -34,6 +34,7 @@ final class StatusCommand implements Callable<Integer> {
 
   @Option(
       names = "--partition",
+      converter = NameConverters.Partition.class,
       paramLabel = "P",
       description = "Only this partition (needs --job; default: every partition).")
   String partition;

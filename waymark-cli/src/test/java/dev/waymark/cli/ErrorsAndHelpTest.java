@@ -67,9 +67,10 @@ class ErrorsAndHelpTest {
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err())
-        .isEqualTo(
-            "waymark: job name '../etc' is not allowed: use letters, digits, '.', '_' and '-', not"
-                + " starting with '.' and without '..'\n");
+        .startsWith(
+            "waymark: Invalid value for option '--job': job name '../etc' is not allowed: use"
+                + " letters, digits, '.', '_' and '-', not starting with '.' and without '..'\n")
+        .contains("Try 'waymark checkpoint show --help' for more information.");
   }
 
   @Test

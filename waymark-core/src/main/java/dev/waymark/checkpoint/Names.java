@@ -24,7 +24,7 @@ public final class Names {
     if (name == null || name.isEmpty()) {
       throw new IllegalArgumentException(what + " name must not be empty");
     }
-    String shown = name.length() > 60 ? name.substring(0, 60) + "..." : name;
+    String shown = shown(name);
     if (name.length() > MAX_LENGTH) {
       throw new IllegalArgumentException(
           what
@@ -44,5 +44,51 @@ public final class Names {
               + " and without '..'");
     }
     return name;
+  }
+
+  /**
+   * A user-supplied name as a message shows it: at most 60 characters, then "...", escaped as by
+   * {@link #printable}.
+   */
+  public static String shown(String name) {
+    if (name == null) {
+      return "null";
+    }
+    return name.length() > 60 ? printable(name.substring(0, 60)) + "..." : printable(name);
+  }
+
+  /**
+   * {@code text} with control, format (zero-width, right-to-left override) and other invisible
+   * characters written as {@code \}{@code uXXXX}, so that a hostile name (a job, a table, an input
+   * file's name) cannot hide, forge or rewrite text on the operator's terminal or in a log.
+   */
+  public static String printable(String text) {
+    StringBuilder sb = null;
+    for (int i = 0; i < text.length(); i++) {
+      char c = text.charAt(i);
+      boolean escape =
+          switch (Character.getType(c)) {
+            case Character.CONTROL,
+                Character.FORMAT,
+                Character.LINE_SEPARATOR,
+                Character.PARAGRAPH_SEPARATOR,
+                Character.PRIVATE_USE,
+                Character.SURROGATE,
+                Character.UNASSIGNED ->
+                true;
+            default -> false;
+          };
+      if (escape && sb == null) {
+        sb = new StringBuilder(text.length() + 8).append(text, 0, i);
+      }
+      if (sb != null) {
+        if (escape) {
+          sb.append(String.format("\\u%04x", (int) c));
+        } else {
+          sb.append(c);
+        }
+      }
+    }
+    return sb == null ? text : sb.toString();
   }
 }

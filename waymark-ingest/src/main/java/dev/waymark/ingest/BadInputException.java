@@ -1,6 +1,7 @@
 package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Names;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -70,7 +71,10 @@ public final class BadInputException extends WaymarkException {
     VALUE_TOO_LONG,
     /** A record lacks a field that the dedup key needs, or holds a value it cannot hash. */
     DEDUP_KEY,
-    /** The name matches the input glob but is a directory, a broken link or a link loop. */
+    /**
+     * The name matches the input glob but is not a regular file: a directory, a broken link, a link
+     * loop, a FIFO, socket or device.
+     */
     NOT_A_FILE,
     /**
      * The database refused a value of the file (PostgreSQL cannot store {@code \u0000} in jsonb).
@@ -119,7 +123,7 @@ public final class BadInputException extends WaymarkException {
 
   private static String message(
       Path file, long line, long column, long byteOffset, long recordNumber, String detail) {
-    StringBuilder m = new StringBuilder("Bad input in ").append(file);
+    StringBuilder m = new StringBuilder("Bad input in ").append(Names.printable(file.toString()));
     if (line > 0) {
       m.append(" at line ").append(line);
       if (column > 0) {

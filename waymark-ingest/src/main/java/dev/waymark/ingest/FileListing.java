@@ -3,10 +3,13 @@ package dev.waymark.ingest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
+import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collections;
@@ -77,6 +80,43 @@ public final class FileListing {
       }
     }
     return new FileListing(dir, Collections.unmodifiableList(mine));
+  }
+
+  /**
+   * Says why {@code path}, listed as an input, is not a regular file: a directory, a dangling
+   * symbolic link, a link loop, a FIFO, socket or device (which would block or never end), or an
+   * entry deleted since the listing.
+   */
+  static String whyNotARegularFile(Path path) {
+    try {
+      BasicFileAttributes a = Files.readAttributes(path, BasicFileAttributes.class);
+      return a.isDirectory()
+          ? "it is a directory, not a file"
+          : "it is not a regular file but a FIFO, socket or device; Waymark reads regular files"
+              + " only";
+    } catch (NoSuchFileException e) {
+      if (Files.isSymbolicLink(path)) {
+        return "it is a symbolic link to " + linkTarget(path) + ", which does not exist";
+      }
+      return "it no longer exists (deleted or renamed since the folder was listed)";
+    } catch (IOException e) {
+      String reason = e instanceof FileSystemException f ? f.getReason() : e.getMessage();
+      return Files.isSymbolicLink(path)
+          ? "it is a symbolic link to "
+              + linkTarget(path)
+              + " that cannot be followed ("
+              + reason
+              + "; a link loop?)"
+          : "it cannot be read (" + reason + ")";
+    }
+  }
+
+  private static String linkTarget(Path link) {
+    try {
+      return Files.readSymbolicLink(link).toString();
+    } catch (IOException e) {
+      return "(unreadable)";
+    }
   }
 
   public Path dir() {

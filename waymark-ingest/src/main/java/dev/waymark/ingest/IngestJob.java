@@ -881,9 +881,7 @@ public final class IngestJob {
             -1,
             0,
             BadInputException.Reason.NOT_A_FILE,
-            Files.isDirectory(path)
-                ? "it is a directory, not a file"
-                : "it is not a readable regular file (a broken link or a link loop?)",
+            FileListing.whyNotARegularFile(path),
             null);
       }
       try (RecordSource source = RecordSource.open(path, o.format)) {
@@ -1074,7 +1072,7 @@ public final class IngestJob {
   }
 
   private String message(Throwable e) {
-    return JdbcUrls.redact(String.valueOf(e.getMessage()));
+    return JdbcUrls.redact(String.valueOf(e.getMessage()), o.db);
   }
 
   private WaymarkException failure(SQLException e, PartitionRun run) {

@@ -9,6 +9,7 @@ import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.format.CheckpointCodec;
 import java.io.IOException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -160,6 +161,8 @@ final class FileCheckpointReader implements CheckpointReader {
   List<Path> listOrFail(Path dir) {
     try {
       return fs.list(dir);
+    } catch (NotDirectoryException e) {
+      throw new WaymarkException(FileLayout.notADirectory(dir, kindOf(dir)), e);
     } catch (IOException e) {
       throw new WaymarkException(
           "Cannot list " + dir + ": " + e + ". Check the directory's permissions.", e);

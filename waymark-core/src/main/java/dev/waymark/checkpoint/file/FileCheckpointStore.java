@@ -641,8 +641,12 @@ public final class FileCheckpointStore implements CheckpointStore {
   /** Creates a directory and its missing parents, each made durable in its parent. */
   private static void createDirectories(CheckpointFileSystem fs, Path dir) {
     try {
-      if (fs.kind(dir) == CheckpointFileSystem.Kind.DIRECTORY) {
+      CheckpointFileSystem.Kind kind = fs.kind(dir);
+      if (kind == CheckpointFileSystem.Kind.DIRECTORY) {
         return;
+      }
+      if (kind != CheckpointFileSystem.Kind.MISSING) {
+        throw new WaymarkException(FileLayout.notADirectory(dir, kind));
       }
       Path parent = dir.toAbsolutePath().getParent();
       if (parent != null) {

@@ -91,4 +91,17 @@ final class FileLayout {
   String locationArgs(String partition) {
     return "--state " + stateDir + " --job " + job + " --partition " + partition;
   }
+
+  /**
+   * The message for something other than a directory where the layout needs one (a state, job,
+   * partitions or history directory): it names the path and what to do.
+   */
+  static String notADirectory(Path dir, CheckpointFileSystem.Kind found) {
+    return dir
+        + " is "
+        + (found == CheckpointFileSystem.Kind.FILE ? "a file" : "a link or special file")
+        + " where Waymark keeps a directory of its state. Nothing was changed. Move it out of the"
+        + " way (if it holds checkpoints, restore them as a directory), or point --state at"
+        + " another directory.";
+  }
 }

@@ -89,6 +89,14 @@ final class JobLock implements AutoCloseable {
     } catch (IOException e) {
       closeQuietly(channel);
       HELD_IN_THIS_JVM.remove(key);
+      if (Files.exists(lockFile, LinkOption.NOFOLLOW_LINKS)
+          && !Files.isRegularFile(lockFile, LinkOption.NOFOLLOW_LINKS)) {
+        throw new WaymarkException(
+            lockFile
+                + " is not a regular file (a directory, a link or a special file) where the job's"
+                + " lock file belongs. Move it out of the way; the next run creates a new one.",
+            e);
+      }
       throw new WaymarkException(
           "Cannot open or lock "
               + lockFile

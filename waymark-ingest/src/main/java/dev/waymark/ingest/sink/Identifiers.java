@@ -1,5 +1,6 @@
 package dev.waymark.ingest.sink;
 
+import dev.waymark.checkpoint.Names;
 import java.util.regex.Pattern;
 
 /**
@@ -20,12 +21,10 @@ public final class Identifiers {
    */
   public static String require(String what, String name) {
     if (name == null || !ALLOWED.matcher(name).matches()) {
-      String shown =
-          name == null ? "null" : name.length() > 60 ? name.substring(0, 60) + "..." : name;
       throw new IllegalArgumentException(
           what
               + " name '"
-              + shown
+              + Names.shown(name)
               + "' is not allowed: use 1 to 63 lowercase letters, digits and '_', starting with a"
               + " letter or '_'");
     }

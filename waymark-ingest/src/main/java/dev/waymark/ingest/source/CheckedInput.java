@@ -221,9 +221,9 @@ final class CheckedInput extends InputStream {
               Reason.UNSUPPORTED_ENCODING,
               0,
               String.format(
-                  "the file starts with a UTF-%s byte-order mark (%02X %02X); Waymark reads UTF-8"
-                      + " only: convert it, e.g. iconv -f UTF-%<s -t UTF-8",
-                  b2 == 0 && b3 == 0 ? "32" : "16", b0, b1));
+                  "the file starts with a UTF-%1$s byte-order mark (%2$02X %3$02X); Waymark reads"
+                      + " UTF-8 only: convert it, e.g. iconv -f UTF-%1$s -t UTF-8",
+                  b0 == 0xFF && b2 == 0 && b3 == 0 ? "32" : "16", b0, b1));
     } else if (b0 == 0 && b1 == 0 && b2 == 0xFE && b3 == 0xFF) {
       pending =
           malformed(

@@ -177,14 +177,18 @@ final class CsvRecordSource implements RecordSource {
     Map<String, Integer> seen = new HashMap<>();
     for (int i = 0; i < names.size(); i++) {
       String name = names.get(i);
-      if (name.isEmpty()) {
+      if (name.isBlank()) {
         throw bad(
             Reason.CSV_HEADER,
             rowLine,
             rowColumn,
             rowOffset,
             0,
-            "column " + (i + 1) + " of the header has an empty name; every column needs a name");
+            "column "
+                + (i + 1)
+                + " of the header has "
+                + (name.isEmpty() ? "an empty" : "a blank")
+                + " name; every column needs a name");
       }
       Integer before = seen.putIfAbsent(name, i + 1);
       if (before != null) {

@@ -376,7 +376,8 @@ final class JsonRecordSource implements RecordSource {
       throw malformed(e);
     } catch (StreamConstraintsException e) {
       state = State.FAILED;
-      String m = String.valueOf(e.getOriginalMessage());
+      // Jackson names its own setting ("from `StreamReadConstraints...`"), which users cannot set.
+      String m = String.valueOf(e.getOriginalMessage()).replaceAll(", from `[^`]*`\\)", ")");
       Reason reason =
           m.startsWith("Number")
               ? Reason.NUMBER_OUT_OF_RANGE
@@ -423,8 +424,9 @@ final class JsonRecordSource implements RecordSource {
 
   private BadInputException malformed(CheckedInput.Malformed e) {
     state = State.FAILED;
-    return new BadInputException(
-        file, e.line, e.column, e.offset, records + 1, e.reason, e.detail, e);
+    // A foreign encoding is a property of the whole file, found before any record.
+    long record = e.reason == Reason.UNSUPPORTED_ENCODING ? 0 : records + 1;
+    return new BadInputException(file, e.line, e.column, e.offset, record, e.reason, e.detail, e);
   }
 
   private BadInputException bad(

@@ -176,6 +176,13 @@ class CsvSourceTest {
   }
 
   @Test
+  void refusesABlankColumnNameSoAFileOfSpacesIsNotAOneColumnTable() throws IOException {
+    BadInputException e = refusal(write(dir, "spaces.csv", "   \n"), F);
+    assertThat(e.reason()).isEqualTo(Reason.CSV_HEADER);
+    assertThat(e.getMessage()).contains("column 1 of the header has a blank name");
+  }
+
+  @Test
   void refusesInvalidUtf8() throws IOException {
     BadInputException e =
         refusal(write(dir, "latin1.csv", bytes("name\nok\ncaf", raw(0xE9), "\n")), F);

@@ -241,7 +241,10 @@ class JsonArraySourceTest {
         refusal(write(dir, "u16.json", bytes(raw(0xFF, 0xFE), raw('[', 0, ']', 0))), F);
     assertThat(e.reason()).isEqualTo(Reason.UNSUPPORTED_ENCODING);
     assertThat(e.byteOffset()).isZero();
-    assertThat(e.getMessage()).contains("UTF-16 byte-order mark (FF FE)").contains("iconv");
+    assertThat(e.recordNumber()).isZero();
+    assertThat(e.getMessage())
+        .contains("UTF-16 byte-order mark (FF FE)")
+        .contains("iconv -f UTF-16 -t UTF-8");
   }
 
   @Test
