@@ -35,15 +35,22 @@ final class Partitions {
    * @throws WaymarkException if the job has no such partition
    */
   static List<State> read(FileStoreInspector inspector, String partition) {
-    CheckpointReader reader =
-        FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job());
+    return read(
+        FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job()),
+        inspector::checkpointPath,
+        partition);
+  }
+
+  /** {@link #read(FileStoreInspector, String)} for any store; {@code pathOf} names a record. */
+  static List<State> read(
+      CheckpointReader reader, java.util.function.Function<String, Path> pathOf, String partition) {
     List<String> names = reader.partitions();
     if (partition != null) {
       Names.requireValid("partition", partition);
       if (!names.contains(partition)) {
         throw new WaymarkException(
             "Job '"
-                + inspector.job()
+                + reader.job()
                 + "' has no partition '"
                 + partition
                 + "'; its partitions are "
@@ -54,11 +61,11 @@ final class Partitions {
     }
     List<State> states = new ArrayList<>();
     for (String p : names) {
-      Path path = inspector.checkpointPath(p);
+      Path path = pathOf.apply(p);
       try {
-        states.add(new State(inspector.job(), p, path, reader.read(p), null));
+        states.add(new State(reader.job(), p, path, reader.read(p), null));
       } catch (CheckpointInvalidException e) {
-        states.add(new State(inspector.job(), p, path, Optional.empty(), e));
+        states.add(new State(reader.job(), p, path, Optional.empty(), e));
       }
     }
     return states;

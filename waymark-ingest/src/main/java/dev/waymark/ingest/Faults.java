@@ -11,7 +11,10 @@ import java.util.Locale;
  *   <li>{@code crash-after-commit:N}: unit N's rows are committed, its checkpoint is not written;
  *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
  *       is written and synced, the rename has not happened; db store: the checkpoint row is
- *       updated, the transaction not committed).
+ *       updated, the transaction not committed);
+ *   <li>{@code crash-before-global-complete:N}: every partition's marker for global checkpoint N is
+ *       written, its "complete" record is not (N is the global checkpoint's number, which counts
+ *       across runs; a fresh job's first is 1).
  * </ul>
  *
  * These exist so that tests and {@code waymark demo} can crash at the exact instants that matter;
@@ -22,7 +25,8 @@ public final class Faults {
   public enum Point {
     BEFORE_COMMIT,
     AFTER_COMMIT,
-    MID_CHECKPOINT
+    MID_CHECKPOINT,
+    BEFORE_GLOBAL_COMPLETE
   }
 
   /** The exit status the halted JVM reports, as after SIGKILL. */
@@ -63,6 +67,8 @@ public final class Faults {
           return at(Point.AFTER_COMMIT, n);
         case "crash-mid-checkpoint":
           return at(Point.MID_CHECKPOINT, n);
+        case "crash-before-global-complete":
+          return at(Point.BEFORE_GLOBAL_COMPLETE, n);
         default:
           break;
       }
@@ -70,7 +76,8 @@ public final class Faults {
     throw new IllegalArgumentException(
         "WAYMARK_FAULT='"
             + spec
-            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N");
+            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
+            + " crash-before-global-complete:N");
   }
 
   boolean armed(Point p, long unitNumber) {
@@ -91,7 +98,7 @@ public final class Faults {
     System.err.println(
         "WAYMARK_FAULT: halting at "
             + p.name().toLowerCase(Locale.ROOT).replace('_', '-')
-            + " of unit "
+            + (p == Point.BEFORE_GLOBAL_COMPLETE ? " of global checkpoint " : " of unit ")
             + unitNumber);
     System.err.flush();
     Runtime.getRuntime().halt(HALT_STATUS);

@@ -5,12 +5,18 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.LockHeldException;
 import dev.waymark.checkpoint.file.CheckpointFileSystem;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.file.FileGlobalCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreOptions;
 import dev.waymark.checkpoint.file.ForwardingCheckpointFileSystem;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
+import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.ingest.CanonicalJson.NumberMode;
 import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
@@ -26,6 +32,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -77,6 +84,7 @@ public final class IngestJob {
   /** Files the database refused a value of, found in an attempt that had to be replayed. */
   private final Map<Integer, BadInputException> unstorable = new java.util.HashMap<>();
 
+  private GlobalCoordinator coordinator; // created once the partition's checkpoint is read
   private int firstStart;
   private long unitsCommitted;
   private int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
@@ -111,97 +119,151 @@ public final class IngestJob {
   private IngestSummary run() {
     long t0 = System.nanoTime();
     FileCheckpointStore fileStore = null;
+    GlobalCheckpointStore global = null;
     try {
       if (o.checkpointStore == CheckpointStoreKind.FILE) {
-        fileStore =
-            FileCheckpointStore.open(
-                o.state, o.job, FileStoreOptions.builder().fileSystem(checkpointFs).build());
+        FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
+        fileStore = FileCheckpointStore.open(o.state, o.job, fsOptions);
+        global = FileGlobalCheckpointStore.open(o.state, o.job, fsOptions, o.globalKeep);
+      } else {
+        global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
-      boolean rescan = o.rescan;
-      boolean announced = false;
-      long firstFailure = 0;
-      for (int attempt = 1; ; attempt++) {
-        try (Sink sink = Sink.open(o.db, spec);
-            JdbcCheckpointStore dbStore =
-                o.checkpointStore == CheckpointStoreKind.DB
-                    ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
-                    : null) {
-          // Refused before anything is created: a refused run leaves the database as it was.
-          if (fileStore != null) {
-            Optional<String> problem = sink.durabilityProblem();
-            if (problem.isPresent()) {
-              throw new BadUsageException(problem.get());
-            }
-          }
-          sink.createTables();
-          CheckpointStore store = fileStore != null ? fileStore : dbStore;
-          Optional<Checkpoint> checkpoint = store.read(PARTITION);
-          int start = rescan ? 0 : resumeIndex(checkpoint);
-          pendingUnit = start;
-          if (!announced) {
-            listener.started(
-                start,
-                listing.size(),
-                start < listing.size() ? listing.name(start) : null,
-                start > 0);
-            announced = true;
-            firstStart = start;
-          }
-          rescan = false; // a retry resumes from what this run has committed
-          new UnitLoop(sink, fileStore, dbStore).run(start);
-          break;
-        } catch (ReplayUnit replay) {
-          attempt--; // not a failure: the unit runs again, refusing the file found unstorable
-        } catch (SQLException | RuntimeException e) {
-          if (!Transients.isTransient(e)) {
-            if (e instanceof RuntimeException r) {
-              throw r;
-            }
-            throw failure((SQLException) e);
-          }
-          long now = System.nanoTime();
-          if (firstFailure == 0) {
-            firstFailure = now;
-          }
-          Duration spent = Duration.ofNanos(now - firstFailure);
-          if (attempt >= o.retries || spent.compareTo(RETRY_BUDGET) >= 0) {
-            throw new RetriesExhaustedException(
-                "Gave up after "
-                    + attempt
-                    + " attempts over "
-                    + spent.toSeconds()
-                    + "s; "
-                    + pendingUnitName(fileStore)
-                    + " did not commit. Last error: "
-                    + message(e)
-                    + ". The checkpoint is intact: run the same command again once the database"
-                    + " or the input is reachable.",
-                e);
-          }
-          Duration delay = backoff(attempt);
-          listener.retrying(attempt, o.retries, delay, e);
-          sleep(delay);
-        }
-      }
+      // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
+      global.clearOutcome();
+      IngestSummary summary = runAttempts(t0, fileStore, global);
+      global.recordOutcome(
+          JobOutcome.succeeded(
+              coordinator.finish(),
+              Instant.now(),
+              new JobOutcome.Totals(
+                  summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      listener.finished(summary);
+      return summary;
+    } catch (RuntimeException | Error e) {
+      recordFailure(global, e);
+      throw e;
     } finally {
+      if (coordinator != null) {
+        coordinator.close();
+      }
+      if (global != null) {
+        global.close();
+      }
       if (fileStore != null) {
         fileStore.close();
       }
     }
-    IngestSummary summary =
-        new IngestSummary(
-            o.job,
-            listing.size(),
-            firstStart,
-            filesCommitted,
-            rowsRead,
-            newRows,
-            rowsRead - newRows,
-            List.copyOf(badFiles),
-            unitsCommitted,
-            Duration.ofNanos(System.nanoTime() - t0));
-    listener.finished(summary);
-    return summary;
+  }
+
+  /**
+   * Writes the failure marker, so that {@code waymark wait} returns. A run that never became the
+   * job's writer (the lock is held, or it was fenced) leaves the other run's outcome alone.
+   */
+  private void recordFailure(GlobalCheckpointStore global, Throwable e) {
+    if (global == null || e instanceof LockHeldException || e instanceof FencedException) {
+      return;
+    }
+    try {
+      global.recordOutcome(
+          JobOutcome.failed(
+              o.job,
+              Instant.now(),
+              e instanceof WaymarkException w
+                  ? w.kind().name()
+                  : WaymarkException.Kind.FAILURE.name(),
+              message(e)));
+    } catch (RuntimeException suppressed) {
+      e.addSuppressed(suppressed);
+    }
+  }
+
+  private IngestSummary runAttempts(
+      long t0, FileCheckpointStore fileStore, GlobalCheckpointStore global) {
+    boolean rescan = o.rescan;
+    boolean announced = false;
+    long firstFailure = 0;
+    for (int attempt = 1; ; attempt++) {
+      try (Sink sink = Sink.open(o.db, spec);
+          JdbcCheckpointStore dbStore =
+              o.checkpointStore == CheckpointStoreKind.DB
+                  ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
+                  : null) {
+        // Refused before anything is created: a refused run leaves the database as it was.
+        if (fileStore != null) {
+          Optional<String> problem = sink.durabilityProblem();
+          if (problem.isPresent()) {
+            throw new BadUsageException(problem.get());
+          }
+        }
+        sink.createTables();
+        CheckpointStore store = fileStore != null ? fileStore : dbStore;
+        Optional<Checkpoint> checkpoint = store.read(PARTITION);
+        if (coordinator == null) {
+          coordinator =
+              new GlobalCoordinator(
+                  global, Map.of(PARTITION, checkpoint), o.globalCheckpointEvery, o.faults);
+          coordinator.claimed(PARTITION);
+          coordinator.start();
+        }
+        int start = rescan ? 0 : resumeIndex(checkpoint);
+        pendingUnit = start;
+        if (!announced) {
+          listener.started(
+              start,
+              listing.size(),
+              start < listing.size() ? listing.name(start) : null,
+              start > 0);
+          announced = true;
+          firstStart = start;
+        }
+        rescan = false; // a retry resumes from what this run has committed
+        new UnitLoop(sink, fileStore, dbStore).run(start);
+        break;
+      } catch (ReplayUnit replay) {
+        attempt--; // not a failure: the unit runs again, refusing the file found unstorable
+      } catch (SQLException | RuntimeException e) {
+        if (!Transients.isTransient(e)) {
+          if (e instanceof RuntimeException r) {
+            throw r;
+          }
+          throw failure((SQLException) e);
+        }
+        long now = System.nanoTime();
+        if (firstFailure == 0) {
+          firstFailure = now;
+        }
+        Duration spent = Duration.ofNanos(now - firstFailure);
+        if (attempt >= o.retries || spent.compareTo(RETRY_BUDGET) >= 0) {
+          throw new RetriesExhaustedException(
+              "Gave up after "
+                  + attempt
+                  + " attempts over "
+                  + spent.toSeconds()
+                  + "s; "
+                  + pendingUnitName(fileStore)
+                  + " did not commit. Last error: "
+                  + message(e)
+                  + ". The checkpoint is intact: run the same command again once the database"
+                  + " or the input is reachable.",
+              e);
+        }
+        Duration delay = backoff(attempt);
+        listener.retrying(attempt, o.retries, delay, e);
+        sleep(delay);
+      }
+    }
+    coordinator.released(PARTITION);
+    return new IngestSummary(
+        o.job,
+        listing.size(),
+        firstStart,
+        filesCommitted,
+        rowsRead,
+        newRows,
+        rowsRead - newRows,
+        List.copyOf(badFiles),
+        unitsCommitted,
+        Duration.ofNanos(System.nanoTime() - t0));
   }
 
   /** Names the unit that failed, for the message that gives up on it. */
@@ -410,8 +472,9 @@ public final class IngestJob {
       FileResult last = unit.get(unit.size() - 1);
       Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
+      Checkpoint committed;
       if (dbStore != null) {
-        dbStore.commit(sink.connection(), PARTITION, cursor);
+        committed = dbStore.commit(sink.connection(), PARTITION, cursor);
         o.faults.maybeCrash(Faults.Point.MID_CHECKPOINT, number);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
@@ -419,8 +482,9 @@ public final class IngestJob {
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
         checkpointFs.haltInUnit = o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0;
-        fileStore.commit(PARTITION, cursor);
+        committed = fileStore.commit(PARTITION, cursor);
       }
+      coordinator.unitCommitted(committed); // a unit boundary: the pending barrier's marker
       unitsCommitted = number;
       for (FileResult f : unit) {
         filesCommitted++;

@@ -1,9 +1,11 @@
 package dev.waymark.ingest;
 
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.ingest.sink.Identifiers;
 import dev.waymark.ingest.source.Format;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -48,6 +50,8 @@ public final class IngestOptions {
   final int retries;
   final boolean rescan;
   final Faults faults;
+  final Duration globalCheckpointEvery;
+  final int globalKeep;
 
   private IngestOptions(Builder b) {
     this.input = b.input;
@@ -65,6 +69,8 @@ public final class IngestOptions {
     this.retries = b.retries;
     this.rescan = b.rescan;
     this.faults = b.faults;
+    this.globalCheckpointEvery = b.globalCheckpointEvery;
+    this.globalKeep = b.globalKeep;
   }
 
   public static Builder builder(Path input) {
@@ -108,6 +114,8 @@ public final class IngestOptions {
     private int retries = DEFAULT_RETRIES;
     private boolean rescan;
     private Faults faults = Faults.none();
+    private Duration globalCheckpointEvery;
+    private int globalKeep = GlobalCheckpointStore.DEFAULT_KEEP;
 
     private Builder(Path input) {
       this.input = Objects.requireNonNull(input, "input");
@@ -194,6 +202,28 @@ public final class IngestOptions {
     /** Test-only crash points; see {@link Faults}. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults);
+      return this;
+    }
+
+    /**
+     * Writes a two-phase global checkpoint this often while the run goes on (default: only the
+     * final one, which every run writes when all partitions have finished).
+     */
+    public Builder globalCheckpointEvery(Duration interval) {
+      if (interval != null && (interval.isNegative() || interval.isZero())) {
+        throw new IllegalArgumentException(
+            "--global-checkpoint-every must be positive, found " + interval);
+      }
+      this.globalCheckpointEvery = interval;
+      return this;
+    }
+
+    /** How many complete global checkpoints to keep (default 10, at least 1). */
+    public Builder globalKeep(int keep) {
+      if (keep < 1) {
+        throw new IllegalArgumentException("--global-keep must be at least 1, found " + keep);
+      }
+      this.globalKeep = keep;
       return this;
     }
 

@@ -39,7 +39,10 @@ import java.util.OptionalLong;
  * waymark_checkpoint_history   (job, partition_id, sequence) PK, committed_at_ms, record
  * </pre>
  *
- * {@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
+ * plus the tables of {@link JdbcGlobalCheckpointStore}, whose success marker a rollback or reset
+ * deletes in its own transaction.
+ *
+ * <p>{@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
  * checked exactly like a file. Tables are created if absent.
  *
  * <h2>Use in the data's transaction</h2>
@@ -109,6 +112,29 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
   }
 
+  /**
+   * Opens the job's checkpoints for reading only, for status and inspection beside a running
+   * writer: it takes no epoch, so it fences no one, and every write through it is refused with
+   * {@link FencedException}. Creates the tables if absent.
+   *
+   * @throws WaymarkException if the database cannot be reached or is not PostgreSQL or SQLite
+   */
+  public static JdbcCheckpointStore reader(ConnectionSource connections, String job) {
+    Names.requireValid("job", job);
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      createTables(connection);
+      return new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    }
+  }
+
   /** {@link #open(ConnectionSource, String, JdbcStoreOptions)} with default options. */
   public static JdbcCheckpointStore open(ConnectionSource connections, String job) {
     return open(connections, job, JdbcStoreOptions.ofDefaults());
@@ -137,6 +163,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               + " sequence BIGINT NOT NULL, committed_at_ms BIGINT NOT NULL, record TEXT NOT NULL,"
               + " PRIMARY KEY (job, partition_id, sequence))");
     }
+    // The success marker lives beside the checkpoints: rollback and reset invalidate it.
+    JdbcGlobalCheckpointStore.createTables(connection);
     if (!connection.getAutoCommit()) {
       connection.commit();
     }
@@ -419,6 +447,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                     + ". Choose one of those with --to.");
           }
           Cursor cursor = decode(target, partition, historyLocation(partition, sequence)).cursor();
+          JdbcGlobalCheckpointStore.invalidateSuccess(c, job);
           OptionalLong current =
               queryLong(
                   c,
@@ -443,6 +472,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     inOwnTransaction(
         c -> {
           checkEpoch(c, partition);
+          JdbcGlobalCheckpointStore.invalidateSuccess(c, job);
           for (String table : List.of(CHECKPOINT_TABLE, HISTORY_TABLE)) {
             try (PreparedStatement ps =
                 c.prepareStatement(
