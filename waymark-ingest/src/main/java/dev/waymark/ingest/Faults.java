@@ -14,7 +14,9 @@ import java.util.Locale;
  *       updated, the transaction not committed);
  *   <li>{@code crash-before-global-complete:N}: every partition's marker for global checkpoint N is
  *       written, its "complete" record is not (N is the global checkpoint's number, which counts
- *       across runs; a fresh job's first is 1).
+ *       across runs; a fresh job's first is 1);
+ *   <li>{@code crash-mid-relayout:N}: in a {@code --rescan} into a new partition layout, after the
+ *       N-th old partition's checkpoint is reset and before the new layout is recorded.
  * </ul>
  *
  * These exist so that tests and {@code waymark demo} can crash at the exact instants that matter;
@@ -26,7 +28,8 @@ public final class Faults {
     BEFORE_COMMIT,
     AFTER_COMMIT,
     MID_CHECKPOINT,
-    BEFORE_GLOBAL_COMPLETE
+    BEFORE_GLOBAL_COMPLETE,
+    MID_RELAYOUT
   }
 
   /** The exit status the halted JVM reports, as after SIGKILL. */
@@ -69,6 +72,8 @@ public final class Faults {
           return at(Point.MID_CHECKPOINT, n);
         case "crash-before-global-complete":
           return at(Point.BEFORE_GLOBAL_COMPLETE, n);
+        case "crash-mid-relayout":
+          return at(Point.MID_RELAYOUT, n);
         default:
           break;
       }
@@ -77,7 +82,7 @@ public final class Faults {
         "WAYMARK_FAULT='"
             + spec
             + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
-            + " crash-before-global-complete:N");
+            + " crash-before-global-complete:N, crash-mid-relayout:N");
   }
 
   boolean armed(Point p, long unitNumber) {

@@ -1,10 +1,12 @@
 package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
-import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
 import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.global.PartitionMark;
+import java.sql.Connection;
+import java.sql.SQLException;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.List;
@@ -15,6 +17,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.Supplier;
 
 /**
  * The coordinator of two-phase global checkpoints for one run: issues barrier N, collects one
@@ -25,15 +28,18 @@ import java.util.concurrent.locks.ReentrantLock;
  * <ul>
  *   <li><b>Who marks.</b> A partition a worker is processing ({@link #claimed}) is marked by that
  *       worker at its next unit boundary after the barrier ({@link #unitCommitted}), with the
- *       checkpoint it has just committed. A partition no worker is processing has a stable cursor
- *       and is marked by the coordinator when it issues the barrier; one released mid-barrier is
- *       marked by its worker as it lets go ({@link #released}). The lock makes "active or not" and
- *       "marked or not" one decision, so no partition is marked twice or skipped.
+ *       cursor it has just committed. A partition no worker is processing has a stable cursor and
+ *       is marked by the coordinator when it issues the barrier; one released mid-barrier is marked
+ *       by its worker as it lets go ({@link #released}). The lock makes "active or not" and "marked
+ *       or not" one decision, so no partition is marked twice or skipped.
  *   <li><b>Why any cursor will do.</b> Partitions share no input and no output rows, so the
  *       committed positions of all partitions taken after one barrier form a consistent cut: each
  *       is a real committed state, and none depends on another.
  *   <li><b>Known positions.</b> This run is the job's only writer (its lock or epoch), so the last
- *       checkpoint each partition committed is known here without reading the store.
+ *       position each partition committed is known here without reading the store.
+ *   <li><b>A partition given up</b> ({@link PartitionLostException}, when another process took it
+ *       over) stays active for this run's periodic barriers, which then never complete; the final
+ *       one marks every partition at the position this run last committed.
  *   <li><b>Failures.</b> A marker write that fails in a worker fails that worker's run; one that
  *       fails in the coordinator's thread is kept and thrown by {@link #finish}.
  * </ul>
@@ -43,7 +49,7 @@ final class GlobalCoordinator implements AutoCloseable {
   private final List<String> partitions;
   private final Duration every;
   private final Faults faults;
-  private final Map<String, Optional<Checkpoint>> committed = new ConcurrentHashMap<>();
+  private final Map<String, PartitionMark> committed = new ConcurrentHashMap<>();
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition allMarked = lock.newCondition();
@@ -55,12 +61,12 @@ final class GlobalCoordinator implements AutoCloseable {
   private volatile RuntimeException failure;
 
   /**
-   * @param initial every partition's committed checkpoint when the run starts
+   * @param initial every partition's committed position when the run starts
    * @param every interval between barriers while the run goes on, or null for only the final one
    */
   GlobalCoordinator(
       GlobalCheckpointStore store,
-      Map<String, Optional<Checkpoint>> initial,
+      Map<String, PartitionMark> initial,
       Duration every,
       Faults faults) {
     this.store = store;
@@ -80,6 +86,40 @@ final class GlobalCoordinator implements AutoCloseable {
     timer.start();
   }
 
+  /**
+   * The runner's hooks with this coordinator's around {@code outer}: a partition is active from the
+   * moment a worker picks it until it finishes, and each committed unit is a boundary.
+   */
+  PartitionHooks around(PartitionHooks outer) {
+    return new PartitionHooks() {
+      @Override
+      public String nextPartition(Supplier<String> unclaimed) {
+        String partition = outer.nextPartition(unclaimed);
+        if (partition != null) {
+          claimed(partition);
+        }
+        return partition;
+      }
+
+      @Override
+      public void beforeCommit(String partition, Connection tx, Cursor cursor) throws SQLException {
+        outer.beforeCommit(partition, tx, cursor);
+      }
+
+      @Override
+      public void unitCommitted(String partition, Cursor cursor) {
+        outer.unitCommitted(partition, cursor);
+        GlobalCoordinator.this.unitCommitted(partition, cursor);
+      }
+
+      @Override
+      public void partitionFinished(String partition, Optional<Cursor> cursor) {
+        outer.partitionFinished(partition, cursor);
+        released(partition);
+      }
+    };
+  }
+
   /** A worker starts processing {@code partition}. */
   void claimed(String partition) {
     lock.lock();
@@ -91,17 +131,20 @@ final class GlobalCoordinator implements AutoCloseable {
   }
 
   /**
-   * A worker has committed {@code checkpoint} for its partition: a unit boundary. Marks the
-   * partition for the pending barrier, if it is not marked yet.
+   * A worker has committed {@code cursor} for its partition: a unit boundary. Marks the partition
+   * for the pending barrier, if it is not marked yet. Every commit adds one to a partition's
+   * sequence, and this run is the partition's only writer, so the sequence is known here too.
    */
-  void unitCommitted(Checkpoint checkpoint) {
-    committed.put(checkpoint.partition(), Optional.of(checkpoint));
+  void unitCommitted(String partition, Cursor cursor) {
+    committed.compute(
+        partition,
+        (p, before) -> new PartitionMark(p, cursor, before == null ? 1 : before.sequence() + 1));
     if (pending == 0) {
       return; // no barrier: the common case costs one volatile read
     }
     lock.lock();
     try {
-      markIfPending(checkpoint.partition());
+      markIfPending(partition);
     } finally {
       lock.unlock();
     }
@@ -206,7 +249,7 @@ final class GlobalCoordinator implements AutoCloseable {
     if (n == 0 || marked.contains(partition)) {
       return;
     }
-    store.mark(n, PartitionMark.of(partition, committed.getOrDefault(partition, Optional.empty())));
+    store.mark(n, committed.getOrDefault(partition, PartitionMark.of(partition, Optional.empty())));
     marked.add(partition);
     allMarked.signalAll();
   }
