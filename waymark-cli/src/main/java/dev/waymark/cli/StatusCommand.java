@@ -171,7 +171,13 @@ final class StatusCommand implements Callable<Integer> {
       return m;
     }
 
+    /**
+     * Nothing for a job without global checkpoints or outcome (one written by the library alone).
+     */
     void print(Output o, Instant now) {
+      if (error == null && last.isEmpty() && outcome.isEmpty()) {
+        return;
+      }
       if (error != null) {
         o.out.println("Global checkpoints of job '" + job + "': INVALID (see below); kept " + kept);
         o.out.flush();

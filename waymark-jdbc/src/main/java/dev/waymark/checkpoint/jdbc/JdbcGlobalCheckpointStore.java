@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@link GlobalCheckpointStore} in database tables beside {@link JdbcCheckpointStore}'s;
@@ -45,16 +46,22 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
       MARKER_TABLE = "waymark_global_marker",
       OUTCOME_TABLE = "waymark_job_outcome";
   private static final String BARRIER = "barrier", COMPLETE = "complete";
+  private static final int SQLITE_BUSY_TIMEOUT_MS = 30_000;
+  private static final int SQLITE_BUSY =
+      5; // primary result code; extended codes keep it in the low byte
 
   private final Connection connection; // guarded by itself
   private final String job;
   private final int keep;
   private final boolean writable;
+  private final boolean sqlite;
   private final Clock clock = Clock.systemUTC();
   private volatile boolean closed;
 
-  private JdbcGlobalCheckpointStore(Connection connection, String job, int keep, boolean writable) {
+  private JdbcGlobalCheckpointStore(
+      Connection connection, String job, int keep, boolean writable, boolean sqlite) {
     this.connection = connection;
+    this.sqlite = sqlite;
     this.job = job;
     this.keep = keep;
     this.writable = writable;
@@ -107,11 +114,27 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static JdbcGlobalCheckpointStore connect(
       ConnectionSource connections, String job, int keep, boolean writable) {
     Names.requireValid("job", job);
+    Connection c = null;
     try {
-      Connection c = connections.open();
+      c = connections.open();
+      boolean sqlite = Dialect.of(c) == Dialect.SQLITE;
+      if (sqlite) {
+        // The workers' write transactions hold SQLite's one write lock for a unit at a time:
+        // wait for it, as the sinks do, rather than fail at once.
+        try (Statement s = c.createStatement()) {
+          s.execute("PRAGMA busy_timeout = " + SQLITE_BUSY_TIMEOUT_MS);
+        }
+      }
       c.setAutoCommit(false);
-      return new JdbcGlobalCheckpointStore(c, job, keep, writable);
+      return new JdbcGlobalCheckpointStore(c, job, keep, writable, sqlite);
     } catch (SQLException e) {
+      if (c != null) {
+        try {
+          c.close();
+        } catch (SQLException suppressed) {
+          e.addSuppressed(suppressed);
+        }
+      }
       throw new WaymarkException(
           "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
     }
@@ -404,27 +427,52 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
     T run(Connection c) throws SQLException;
   }
 
+  /**
+   * Runs {@code work} in one transaction on the store's connection. On SQLite a transaction that
+   * reads and then writes can be refused at once with SQLITE_BUSY when a worker committed in
+   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again.
+   */
   private <T> T inTransaction(SqlWork<T> work) {
     if (closed) {
       throw new IllegalStateException("the global checkpoint store of job '" + job + "' is closed");
     }
     synchronized (connection) {
-      try {
-        T result = work.run(connection);
-        connection.commit();
-        return result;
-      } catch (SQLException | RuntimeException e) {
+      long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT_MS * 1_000_000L;
+      while (true) {
         try {
-          connection.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
+          T result = work.run(connection);
+          connection.commit();
+          return result;
+        } catch (SQLException | RuntimeException e) {
+          try {
+            connection.rollback();
+          } catch (SQLException r) {
+            e.addSuppressed(r);
+          }
+          if (e instanceof SQLException sql && sqliteBusy(sql) && System.nanoTime() < deadline) {
+            pause();
+            continue;
+          }
+          if (e instanceof RuntimeException re) {
+            throw re;
+          }
+          throw new WaymarkException(
+              "Global checkpoint operation for job '" + job + "' failed: " + e.getMessage(), e);
         }
-        if (e instanceof RuntimeException re) {
-          throw re;
-        }
-        throw new WaymarkException(
-            "Global checkpoint operation for job '" + job + "' failed: " + e.getMessage(), e);
       }
+    }
+  }
+
+  private boolean sqliteBusy(SQLException e) {
+    return sqlite && (e.getErrorCode() & 0xff) == SQLITE_BUSY;
+  }
+
+  private static void pause() {
+    try {
+      Thread.sleep(ThreadLocalRandom.current().nextLong(5, 50));
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WaymarkException("interrupted while waiting for a busy SQLite database", e);
     }
   }
 
