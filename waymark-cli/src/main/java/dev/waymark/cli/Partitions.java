@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /** The current state of each partition, as the read verbs see it without taking the lock. */
 final class Partitions {
@@ -37,13 +38,18 @@ final class Partitions {
   static List<State> read(FileStoreInspector inspector, String partition) {
     return read(
         FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job()),
-        inspector::checkpointPath,
-        partition);
+        partition,
+        inspector::checkpointPath);
   }
 
-  /** {@link #read(FileStoreInspector, String)} for any store; {@code pathOf} names a record. */
+  /**
+   * Reads {@code partition} (or, if null, every partition) through any reader; {@code location}
+   * names where a partition's checkpoint is kept.
+   *
+   * @throws WaymarkException if the job has no such partition
+   */
   static List<State> read(
-      CheckpointReader reader, java.util.function.Function<String, Path> pathOf, String partition) {
+      CheckpointReader reader, String partition, Function<String, Path> location) {
     List<String> names = reader.partitions();
     if (partition != null) {
       Names.requireValid("partition", partition);
@@ -61,7 +67,7 @@ final class Partitions {
     }
     List<State> states = new ArrayList<>();
     for (String p : names) {
-      Path path = pathOf.apply(p);
+      Path path = location.apply(p);
       try {
         states.add(new State(reader.job(), p, path, reader.read(p), null));
       } catch (CheckpointInvalidException e) {

@@ -8,6 +8,7 @@ import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.ingest.sink.JdbcUrls;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -47,7 +48,8 @@ final class StatusCommand implements Callable<Integer> {
   @Option(
       names = "--db",
       paramLabel = "JDBC_URL",
-      description = "Read the db store's tables in this database instead of --state (needs --job).")
+      description =
+          "Read the db checkpoint store (waymark_checkpoint in this database) instead of --state.")
   String db;
 
   @Mixin Options.Json json;
@@ -59,33 +61,29 @@ final class StatusCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--partition needs --job: a partition belongs to one job.");
     }
-    if (db != null && job.name == null) {
-      throw new CommandLine.ParameterException(
-          spec.commandLine(), "--db needs --job: name the job whose tables to read.");
-    }
-    Path dir = db != null ? state.dir() : state.requireDirectory();
-    List<String> jobs = job.name != null ? List.of(job.name) : FileCheckpointStore.jobs(dir);
+    String where;
+    List<String> jobs;
     List<Partitions.State> all = new ArrayList<>();
-    List<GlobalStatus> globals = new ArrayList<>();
-    for (String j : jobs) {
-      if (db != null) {
-        try (JdbcCheckpointStore reader = JdbcCheckpointStore.reader(ConnectionSource.of(db), j)) {
-          all.addAll(
-              Partitions.read(
-                  reader,
-                  p ->
-                      Path.of(
-                          JdbcCheckpointStore.CHECKPOINT_TABLE
-                              + "(job="
-                              + j
-                              + ",partition="
-                              + p
-                              + ")"),
-                  partition));
+    Path dir = state.dir();
+    if (db != null) {
+      ConnectionSource connections = ConnectionSource.of(db);
+      where = JdbcUrls.redact(db);
+      jobs = job.name != null ? List.of(job.name) : JdbcCheckpointStore.jobs(connections);
+      for (String j : jobs) {
+        try (JdbcCheckpointStore.Reader reader = JdbcCheckpointStore.reader(connections, j)) {
+          all.addAll(Partitions.read(reader, partition, reader::location));
         }
-      } else {
+      }
+    } else {
+      state.requireDirectory();
+      where = dir.toString();
+      jobs = job.name != null ? List.of(job.name) : FileCheckpointStore.jobs(dir);
+      for (String j : jobs) {
         all.addAll(Partitions.read(state.requireJob(j), partition));
       }
+    }
+    List<GlobalStatus> globals = new ArrayList<>();
+    for (String j : jobs) {
       globals.add(GlobalStatus.read(dir, db, j));
     }
     Instant now = Instant.now();
@@ -98,7 +96,7 @@ final class StatusCommand implements Callable<Integer> {
         rows.add(toJson(s, now));
       }
       Map<String, Object> doc = Output.object();
-      doc.put("state", db != null ? GlobalState.where(dir, db) : dir.toString());
+      doc.put(db != null ? "db" : "state", where);
       doc.put("partitions", rows);
       List<Object> global = new ArrayList<>();
       for (GlobalStatus g : globals) {
@@ -109,8 +107,8 @@ final class StatusCommand implements Callable<Integer> {
     } else if (all.isEmpty()) {
       o.out.println(
           jobs.isEmpty()
-              ? "No jobs in " + dir + "."
-              : "No partition of " + jobs + " has committed yet (" + dir + ").");
+              ? "No jobs in " + where + "."
+              : "No partition of " + jobs + " has committed yet (" + where + ").");
     } else {
       Output.Table table =
           new Output.Table(

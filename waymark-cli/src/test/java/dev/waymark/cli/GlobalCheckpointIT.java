@@ -96,7 +96,7 @@ class GlobalCheckpointIT {
   private static Map<String, Cursor> cursors(IngestTarget target, String store) {
     Map<String, Cursor> cursors = new TreeMap<>();
     if (store.equals("db")) {
-      try (JdbcCheckpointStore r =
+      try (JdbcCheckpointStore.Reader r =
           JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
         read(r, cursors);
       }
