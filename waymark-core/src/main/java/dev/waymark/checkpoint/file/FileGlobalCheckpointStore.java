@@ -4,6 +4,7 @@ import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.format.GlobalRecordCodec;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
+import dev.waymark.checkpoint.global.GlobalCheckpointNotAvailableException;
 import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.global.PartitionMark;
@@ -203,30 +204,9 @@ public final class FileGlobalCheckpointStore implements GlobalCheckpointStore {
     return GlobalRecordCodec.decodeComplete(read(file), file, layout.job, completeFix(n));
   }
 
-  /** The message for a global checkpoint that cannot be used; shared with the JDBC store. */
-  public static WaymarkException notAvailable(
-      long n, String job, List<Long> available, long lastIssued, int keep) {
-    String why =
-        n > lastIssued
-            ? "no barrier with that number was ever issued (the last was " + lastIssued + ")"
-            : "it never completed (a run stopped before every partition acknowledged it), or it"
-                + " was pruned (the last "
-                + keep
-                + " complete ones are kept)";
-    return new WaymarkException(
-        "Global checkpoint "
-            + n
-            + " of job '"
-            + job
-            + "' cannot be used: "
-            + why
-            + ". Complete global checkpoints available: "
-            + (available.isEmpty() ? "none" : available)
-            + ". Choose one of those, or leave N out for the last.");
-  }
-
   private WaymarkException notAvailable(long n, List<Long> available, long barrier) {
-    return notAvailable(n, layout.job, available, Math.max(barrier, newestOf(available)), keep);
+    return new GlobalCheckpointNotAvailableException(
+        n, layout.job, available, Math.max(barrier, newestOf(available)), keep);
   }
 
   @Override

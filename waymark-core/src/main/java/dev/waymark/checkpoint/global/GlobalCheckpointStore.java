@@ -70,8 +70,8 @@ public interface GlobalCheckpointStore extends AutoCloseable {
   /**
    * Complete global checkpoint {@code n}.
    *
-   * @throws dev.waymark.WaymarkException if {@code n} is not complete or no longer kept; the
-   *     message lists the kept ones
+   * @throws GlobalCheckpointNotAvailableException if {@code n} is not complete or no longer kept;
+   *     the message lists the kept ones
    * @throws dev.waymark.checkpoint.CheckpointInvalidException if its record is damaged
    */
   GlobalCheckpoint read(long n);

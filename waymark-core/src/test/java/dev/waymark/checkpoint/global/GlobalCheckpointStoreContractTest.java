@@ -138,7 +138,9 @@ public abstract class GlobalCheckpointStoreContractTest {
 
     assertThat(g.completeNumbers()).containsExactly(4L, 5L, 6L);
     assertThatThrownBy(() -> g.read(2))
-        .isInstanceOf(WaymarkException.class)
+        .isInstanceOfSatisfying(
+            GlobalCheckpointNotAvailableException.class,
+            e -> assertThat(e.available()).containsExactly(4L, 5L, 6L))
         .hasMessageContaining("pruned (the last 3 complete ones are kept)")
         .hasMessageContaining("Complete global checkpoints available: [4, 5, 6]");
     assertThatThrownBy(() -> g.read(9)).hasMessageContaining("no barrier with that number");

@@ -2,9 +2,9 @@ package dev.waymark.checkpoint.jdbc;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Names;
-import dev.waymark.checkpoint.file.FileGlobalCheckpointStore;
 import dev.waymark.checkpoint.format.GlobalRecordCodec;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
+import dev.waymark.checkpoint.global.GlobalCheckpointNotAvailableException;
 import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.global.PartitionMark;
@@ -330,7 +330,7 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
                   job,
                   n);
           if (record == null) {
-            throw FileGlobalCheckpointStore.notAvailable(
+            throw new GlobalCheckpointNotAvailableException(
                 n, job, completeNumbers(c), lastIssued(c), keep);
           }
           Path where = Path.of(GLOBAL_TABLE + "(job=" + job + ",n=" + n + ")");
