@@ -142,6 +142,21 @@ final class IngestCommand implements Callable<Integer> {
   boolean rescan;
 
   @Option(
+      names = "--partitions",
+      defaultValue = "1",
+      paramLabel = "P",
+      description =
+          "Split the files into P partitions by CRC-32C of the file name mod P, each with its own checkpoint; recorded for the job, a later run must use the same P or --rescan (default: ${DEFAULT-VALUE}).")
+  int partitions;
+
+  @Option(
+      names = "--workers",
+      paramLabel = "W",
+      description =
+          "Worker threads, each running one partition at a time on its own connection (default: the smaller of P and the number of processors).")
+  Integer workers;
+
+  @Option(
       names = "--summary-json",
       paramLabel = "PATH",
       description = "Also write the run's summary as JSON to PATH.")
@@ -175,7 +190,11 @@ final class IngestCommand implements Callable<Integer> {
           .onBadFile(choice(OnBadFile.class, "--on-bad-file", onBadFile))
           .retries(retries)
           .rescan(rescan)
+          .partitions(partitions)
           .faults(Faults.fromEnvironment());
+      if (workers != null) {
+        b.workers(workers);
+      }
       for (String c : columns) {
         int eq = c.indexOf('=');
         if (eq <= 0) {
@@ -224,6 +243,23 @@ final class IngestCommand implements Callable<Integer> {
       bad.add(b);
     }
     m.put("bad_files", bad);
+    if (s.partitions().size() > 1) {
+      List<Object> parts = new ArrayList<>();
+      for (IngestSummary.Partition p : s.partitions()) {
+        Map<String, Object> e = new LinkedHashMap<>();
+        e.put("partition", p.partition());
+        e.put("total_files", (long) p.totalFiles());
+        e.put("committed_before", (long) p.startIndex());
+        e.put("files", (long) p.files());
+        e.put("rows_read", p.rowsRead());
+        e.put("new", p.newRows());
+        e.put("duplicates", p.duplicates());
+        e.put("bad_files", (long) p.badFiles());
+        e.put("units", p.units());
+        parts.add(e);
+      }
+      m.put("partitions", parts);
+    }
     return m;
   }
 
@@ -233,6 +269,8 @@ final class IngestCommand implements Callable<Integer> {
     private final boolean terminal;
     private long start;
     private int first;
+    private int done; // files committed, before and during this run (partitioned runs)
+    private int total; // files in the listing (partitioned runs)
     private long rows;
     private long lastDraw;
 
@@ -255,6 +293,69 @@ final class IngestCommand implements Callable<Integer> {
         out.printf(
             "resume from file %,d (%s), %,d files in total%n", startIndex + 1, startName, total);
       }
+      out.flush();
+    }
+
+    @Override
+    public void startedPartitions(
+        int total, int partitions, int workers, int resumed, int committed) {
+      start = System.nanoTime();
+      first = committed;
+      done = committed;
+      this.total = total;
+      if (total == 0) {
+        out.printf("nothing to do: no file in the input folder matches the glob%n");
+      } else if (committed >= total) {
+        out.printf("nothing to do: all %,d files are committed%n", total);
+      } else if (resumed == 0) {
+        out.printf("starting at the first of %,d files%n", total);
+      } else {
+        out.printf(
+            "resume %d of %d partitions, %,d of %,d files committed, %,d files in total%n",
+            resumed, partitions, committed, total, total);
+      }
+      out.printf(
+          "%d partitions (CRC-32C of the file name mod %d), %d worker%s%n",
+          partitions, partitions, workers, workers == 1 ? "" : "s");
+      out.flush();
+    }
+
+    @Override
+    public void fileCommitted(
+        String partition, int index, int total, String name, long newRows, long duplicates) {
+      rows += newRows + duplicates;
+      done++;
+      if (terminal) {
+        draw(done, this.total, false);
+      } else {
+        out.printf(
+            "[p%s %d/%d] %s: %d new, %d duplicate%n",
+            partition, index + 1, total, name, newRows, duplicates);
+      }
+    }
+
+    @Override
+    public void fileQuarantined(String partition, int index, int total, String name, String error) {
+      done++;
+      if (terminal) {
+        out.print("\r");
+      }
+      out.printf("[p%s %d/%d] %s: quarantined: %s%n", partition, index + 1, total, name, error);
+    }
+
+    @Override
+    public void retrying(String partition, int attempt, int max, Duration delay, Throwable error) {
+      if (terminal) {
+        out.print("\r");
+      }
+      out.printf(
+          "waymark: partition %s: attempt %d of %d failed (%s); retrying the unit from its start in"
+              + " %.1f s%n",
+          partition,
+          attempt,
+          max,
+          JdbcUrls.redact(ErrorHandler.message(error)),
+          delay.toMillis() / 1000.0);
       out.flush();
     }
 
@@ -324,6 +425,21 @@ final class IngestCommand implements Callable<Integer> {
           s.badFiles().size(),
           s.elapsed().toMillis() / 1000.0,
           s.rowsPerSecond());
+      if (s.partitions().size() > 1) {
+        for (IngestSummary.Partition p : s.partitions()) {
+          out.printf(
+              "  partition %s: %,d of %,d files committed (%,d by this run), %,d rows read,"
+                  + " %,d new, %,d duplicate, %d bad files%n",
+              p.partition(),
+              p.startIndex() + p.files(),
+              p.totalFiles(),
+              p.files(),
+              p.rowsRead(),
+              p.newRows(),
+              p.duplicates(),
+              p.badFiles());
+        }
+      }
       out.flush();
     }
   }

@@ -42,4 +42,14 @@ public interface CheckpointReader {
    * @throws CheckpointInvalidException if a kept entry is damaged
    */
   List<Checkpoint> history(String partition);
+
+  /**
+   * The job's recorded partition layout, or empty if none was recorded (a job that never recorded
+   * one, or a store that cannot keep one).
+   *
+   * @throws CheckpointInvalidException if a recorded layout is damaged
+   */
+  default Optional<PartitionLayout> layout() {
+    return Optional.empty();
+  }
 }

@@ -63,6 +63,18 @@ public interface CheckpointStore extends CheckpointReader, AutoCloseable {
     throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot reset");
   }
 
+  /**
+   * Records the job's partition layout, replacing any earlier one, atomically and durably. Changing
+   * the layout of a job whose partitions hold checkpoints of the old one is the caller's
+   * responsibility: reset them first, so that no checkpoint outlives the layout it was written in.
+   *
+   * @throws FencedException if a newer writer has taken over the job
+   * @throws UnsupportedOperationException if this store cannot record a layout
+   */
+  default void recordLayout(PartitionLayout layout) {
+    throw new UnsupportedOperationException(getClass().getSimpleName() + " cannot record a layout");
+  }
+
   /** Releases the job's lock. Idempotent. */
   @Override
   void close();

@@ -11,7 +11,9 @@ import java.util.Locale;
  *   <li>{@code crash-after-commit:N}: unit N's rows are committed, its checkpoint is not written;
  *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
  *       is written and synced, the rename has not happened; db store: the checkpoint row is
- *       updated, the transaction not committed).
+ *       updated, the transaction not committed);
+ *   <li>{@code crash-mid-relayout:N}: in a {@code --rescan} into a new partition layout, after the
+ *       N-th old partition's checkpoint is reset and before the new layout is recorded.
  * </ul>
  *
  * These exist so that tests and {@code waymark demo} can crash at the exact instants that matter;
@@ -22,7 +24,8 @@ public final class Faults {
   public enum Point {
     BEFORE_COMMIT,
     AFTER_COMMIT,
-    MID_CHECKPOINT
+    MID_CHECKPOINT,
+    MID_RELAYOUT
   }
 
   /** The exit status the halted JVM reports, as after SIGKILL. */
@@ -63,6 +66,8 @@ public final class Faults {
           return at(Point.AFTER_COMMIT, n);
         case "crash-mid-checkpoint":
           return at(Point.MID_CHECKPOINT, n);
+        case "crash-mid-relayout":
+          return at(Point.MID_RELAYOUT, n);
         default:
           break;
       }
@@ -70,7 +75,8 @@ public final class Faults {
     throw new IllegalArgumentException(
         "WAYMARK_FAULT='"
             + spec
-            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N");
+            + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
+            + " crash-mid-relayout:N");
   }
 
   boolean armed(Point p, long unitNumber) {

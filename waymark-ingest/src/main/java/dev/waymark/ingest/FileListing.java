@@ -62,6 +62,23 @@ public final class FileListing {
     return new FileListing(dir, Collections.unmodifiableList(names));
   }
 
+  /**
+   * The files of partition {@code partition} of {@code partitions} (see {@link Partitioning}), in
+   * the same order: a listing of its own, in which indexes and counts are the partition's.
+   */
+  public FileListing partition(int partition, int partitions) {
+    if (partitions == 1) {
+      return this;
+    }
+    List<String> mine = new ArrayList<>();
+    for (String name : names) {
+      if (Partitioning.of(name, partitions) == partition) {
+        mine.add(name);
+      }
+    }
+    return new FileListing(dir, Collections.unmodifiableList(mine));
+  }
+
   public Path dir() {
     return dir;
   }

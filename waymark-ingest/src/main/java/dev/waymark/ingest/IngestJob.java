@@ -5,6 +5,7 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.CheckpointFileSystem;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreOptions;
@@ -27,13 +28,18 @@ import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /**
  * Runs one ingestion: the files of a directory into a staging table, resumable after any crash.
@@ -48,17 +54,25 @@ import java.util.concurrent.TimeUnit;
  *   <li><b>Resume by name.</b> The cursor is the last committed file and the count of files at or
  *       before it. The next file is found by binary search; if the count no longer matches (a late
  *       or deleted file), the run stops and offers {@code --rescan}.
+ *   <li><b>Partitions.</b> With {@code --partitions P} the listing is split by {@link
+ *       Partitioning}; each partition is a run of its own in miniature (sub-listing, cursor,
+ *       retries, late-file check) with its own checkpoint. W worker threads take partitions one at
+ *       a time, each with its own sink (connection) and reader thread. The job's lock (file store)
+ *       or epoch (db store) is taken once and shared: the workers commit through one store, the db
+ *       store in each worker's own transaction. The layout (P and the hash) is recorded for the
+ *       job; see {@link #checkLayout}. The first failure stops the other workers at their next unit
+ *       boundary, so their committed work stays committed, and is then thrown.
  *   <li><b>Bad files.</b> Each file starts with a savepoint; a malformed file is rolled back to it,
  *       so nothing from it is committed, while the unit's earlier files are kept.
- *   <li><b>Two threads.</b> A reader thread parses and hashes files ahead of the writer, through a
- *       small bounded queue of row chunks: memory does not grow with file size or count.
- *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts from the checkpoint
- *       after an exponential backoff with jitter; when the attempts run out, {@link
+ *   <li><b>Two threads per worker.</b> A reader thread parses and hashes files ahead of the writer,
+ *       through a small bounded queue of row chunks: memory does not grow with file size or count.
+ *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts the partition from its
+ *       checkpoint after an exponential backoff with jitter; when the attempts run out, {@link
  *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
  * </ul>
  */
 public final class IngestJob {
-  /** Partition id used until partitioned runs exist. */
+  /** Partition id of an unpartitioned run. */
   static final String PARTITION = CheckpointReader.DEFAULT_PARTITION;
 
   private static final int CHUNK_ROWS = 2_000;
@@ -68,31 +82,42 @@ public final class IngestJob {
 
   private final IngestOptions o;
   private final IngestListener listener;
+  private final PartitionHooks hooks;
   private final FileListing listing;
   private final TableSpec spec;
   private final List<JsonPointer> pointers = new ArrayList<>();
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
   private final boolean postgres;
+  private final boolean partitioned;
+  private final List<PartitionRun> runs = new ArrayList<>();
+  private final Map<String, PartitionRun> runsById = new HashMap<>();
 
-  /** Files the database refused a value of, found in an attempt that had to be replayed. */
-  private final Map<Integer, BadInputException> unstorable = new java.util.HashMap<>();
+  /** Units committed by this process, all partitions together: numbers {@link Faults}' units. */
+  private final AtomicLong unitsCommitted = new AtomicLong();
 
-  private int firstStart;
-  private long unitsCommitted;
-  private int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
-  private int filesCommitted;
-  private long rowsRead;
-  private long newRows;
-  private final List<IngestSummary.BadFile> badFiles = new ArrayList<>();
+  /** The first failure of any worker; the others stop at their next unit boundary. */
+  private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
 
-  private IngestJob(IngestOptions options, IngestListener listener) {
+  private FileCheckpointStore fileStore;
+  private JdbcCheckpointStore dbStore;
+
+  private IngestJob(IngestOptions options, IngestListener listener, PartitionHooks hooks) {
     this.o = options;
-    this.listener = listener;
+    this.listener = new SerialListener(listener);
+    this.hooks = hooks;
     this.postgres = options.db.startsWith("jdbc:postgresql:");
     this.listing = FileListing.of(options.input, options.glob);
+    this.partitioned = options.partitions > 1;
     this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
     for (String pointer : options.columns.values()) {
       pointers.add(JsonPointer.parse(pointer));
+    }
+    for (int p = 0; p < options.partitions; p++) {
+      PartitionRun run =
+          new PartitionRun(Partitioning.id(p), listing.partition(p, options.partitions));
+      run.rescan = options.rescan;
+      runs.add(run);
+      runsById.put(run.id, run);
     }
   }
 
@@ -101,138 +126,392 @@ public final class IngestJob {
    *
    * @throws BadInputException if a file is malformed and {@code --on-bad-file} is {@code fail}
    * @throws RetriesExhaustedException if a transient failure outlived its retries
+   * @throws LayoutMismatchException if the job was recorded with another partition layout and
+   *     {@code --rescan} was not given
    * @throws dev.waymark.checkpoint.LockHeldException if another process runs the job
    * @throws WaymarkException for anything else; the checkpoint never passes uncommitted work
    */
   public static IngestSummary run(IngestOptions options, IngestListener listener) {
-    return new IngestJob(options, listener).run();
+    return run(options, listener, PartitionHooks.NONE);
+  }
+
+  /** {@link #run(IngestOptions, IngestListener)} with the internal hooks of the layers above. */
+  static IngestSummary run(IngestOptions options, IngestListener listener, PartitionHooks hooks) {
+    return new IngestJob(options, listener, hooks).run();
   }
 
   private IngestSummary run() {
     long t0 = System.nanoTime();
-    FileCheckpointStore fileStore = null;
     try {
       if (o.checkpointStore == CheckpointStoreKind.FILE) {
         fileStore =
             FileCheckpointStore.open(
                 o.state, o.job, FileStoreOptions.builder().fileSystem(checkpointFs).build());
       }
-      boolean rescan = o.rescan;
-      boolean announced = false;
-      long firstFailure = 0;
-      for (int attempt = 1; ; attempt++) {
-        try (Sink sink = Sink.open(o.db, spec);
-            JdbcCheckpointStore dbStore =
-                o.checkpointStore == CheckpointStoreKind.DB
-                    ? JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job)
-                    : null) {
-          // Refused before anything is created: a refused run leaves the database as it was.
-          if (fileStore != null) {
-            Optional<String> problem = sink.durabilityProblem();
-            if (problem.isPresent()) {
-              throw new BadUsageException(problem.get());
-            }
-          }
-          sink.createTables();
-          CheckpointStore store = fileStore != null ? fileStore : dbStore;
-          Optional<Checkpoint> checkpoint = store.read(PARTITION);
-          int start = rescan ? 0 : resumeIndex(checkpoint);
-          pendingUnit = start;
-          if (!announced) {
-            listener.started(
-                start,
-                listing.size(),
-                start < listing.size() ? listing.name(start) : null,
-                start > 0);
-            announced = true;
-            firstStart = start;
-          }
-          rescan = false; // a retry resumes from what this run has committed
-          new UnitLoop(sink, fileStore, dbStore).run(start);
-          break;
-        } catch (ReplayUnit replay) {
-          attempt--; // not a failure: the unit runs again, refusing the file found unstorable
-        } catch (SQLException | RuntimeException e) {
-          if (!Transients.isTransient(e)) {
-            if (e instanceof RuntimeException r) {
-              throw r;
-            }
-            throw failure((SQLException) e);
-          }
-          long now = System.nanoTime();
-          if (firstFailure == 0) {
-            firstFailure = now;
-          }
-          Duration spent = Duration.ofNanos(now - firstFailure);
-          if (attempt >= o.retries || spent.compareTo(RETRY_BUDGET) >= 0) {
-            throw new RetriesExhaustedException(
-                "Gave up after "
-                    + attempt
-                    + " attempts over "
-                    + spent.toSeconds()
-                    + "s; "
-                    + pendingUnitName(fileStore)
-                    + " did not commit. Last error: "
-                    + message(e)
-                    + ". The checkpoint is intact: run the same command again once the database"
-                    + " or the input is reachable.",
-                e);
-          }
-          Duration delay = backoff(attempt);
-          listener.retrying(attempt, o.retries, delay, e);
-          sleep(delay);
-        }
-      }
+      prepare();
+      runWorkers();
     } finally {
       if (fileStore != null) {
         fileStore.close();
       }
+      if (dbStore != null) {
+        dbStore.close();
+      }
     }
-    IngestSummary summary =
-        new IngestSummary(
-            o.job,
-            listing.size(),
-            firstStart,
-            filesCommitted,
-            rowsRead,
-            newRows,
-            rowsRead - newRows,
-            List.copyOf(badFiles),
-            unitsCommitted,
-            Duration.ofNanos(System.nanoTime() - t0));
+    IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
     listener.finished(summary);
     return summary;
   }
 
+  /**
+   * Opens the database and the checkpoint store, checks the layout and each partition's cursor, and
+   * says where the run starts; retried like a unit.
+   */
+  private void prepare() {
+    retrying(
+        null,
+        () -> {
+          try (Sink sink = Sink.open(o.db, spec)) {
+            // Refused before anything is created: a refused run leaves the database as it was.
+            if (fileStore != null) {
+              Optional<String> problem = sink.durabilityProblem();
+              if (problem.isPresent()) {
+                throw new BadUsageException(problem.get());
+              }
+            }
+            sink.createTables();
+            if (o.checkpointStore == CheckpointStoreKind.DB && dbStore == null) {
+              dbStore = JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job);
+            }
+            sink.commit(); // a SQLite snapshot taken before the store made its tables lacks them
+            checkLayout(store());
+            for (PartitionRun run : runs) {
+              run.start = o.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
+            }
+          }
+          return null;
+        });
+    int committed = 0, resumed = 0;
+    for (PartitionRun run : runs) {
+      committed += run.start;
+      resumed += run.start > 0 ? 1 : 0;
+    }
+    if (partitioned) {
+      listener.startedPartitions(
+          listing.size(), runs.size(), Math.min(o.workers, runs.size()), resumed, committed);
+    } else {
+      PartitionRun only = runs.get(0);
+      listener.started(
+          only.start,
+          listing.size(),
+          only.start < listing.size() ? listing.name(only.start) : null,
+          only.start > 0);
+    }
+  }
+
+  private CheckpointStore store() {
+    return fileStore != null ? fileStore : dbStore;
+  }
+
+  private Optional<Checkpoint> readCheckpoint(Sink sink, String partition) throws SQLException {
+    if (fileStore != null) {
+      return fileStore.read(partition);
+    }
+    Optional<Checkpoint> checkpoint = dbStore.read(sink.connection(), partition);
+    sink.commit(); // ends the read: SQLite must not hold a snapshot into the first insert
+    return checkpoint;
+  }
+
+  // ---------------------------------------------------------------------------- the layout
+
+  /**
+   * Checks the run's layout against the job's, and records it.
+   *
+   * <p>A cursor means something only in the layout that wrote it. A job without a recorded layout
+   * is an unpartitioned one if it has checkpoints (jobs from before partitions), and a new one
+   * otherwise. A job whose partitions hold no checkpoint (never run, or reset) takes any layout.
+   * Otherwise another layout is refused, unless {@code --rescan}: then every old partition is reset
+   * first and the new layout recorded last, so that a crash in between leaves no checkpoint that
+   * the new layout would trust (only the old layout, with fewer checkpoints, which the next run
+   * with {@code --rescan} finishes resetting, or which a run with no checkpoint left accepts).
+   */
+  private void checkLayout(CheckpointStore store) {
+    PartitionLayout wanted = new PartitionLayout(o.partitions, Partitioning.HASH);
+    Optional<PartitionLayout> recorded = store.layout();
+    List<String> holding = new ArrayList<>();
+    for (String partition : store.partitions()) {
+      try {
+        if (store.read(partition).isPresent()) {
+          holding.add(partition);
+        }
+      } catch (dev.waymark.checkpoint.CheckpointInvalidException e) {
+        holding.add(partition); // state all the same; reading it for the run reports the damage
+      }
+    }
+    PartitionLayout current =
+        recorded.orElse(holding.isEmpty() ? null : new PartitionLayout(1, Partitioning.HASH));
+    if (wanted.equals(current) || holding.isEmpty()) {
+      if (!recorded.equals(Optional.of(wanted))) {
+        store.recordLayout(wanted);
+      }
+      return;
+    }
+    if (!o.rescan) {
+      throw new LayoutMismatchException(
+          "Job '"
+              + o.job
+              + "' was run with "
+              + current
+              + (recorded.isPresent() ? ", as recorded in " + layoutLocation() : "")
+              + "; this run asks for "
+              + wanted
+              + ". A partition's checkpoint says how far that partition got in the layout that"
+              + " wrote it; under another layout the same files fall into other partitions, so"
+              + " resuming would skip or repeat files. Run with --partitions "
+              + current.partitions()
+              + " to resume; or run with --partitions "
+              + wanted.partitions()
+              + " --rescan to reprocess every file into the new layout (safe: rows already"
+              + " loaded are skipped by their dedup key); or start over with `waymark checkpoint"
+              + " reset --state "
+              + o.state
+              + " --job "
+              + o.job
+              + " --yes`.");
+    }
+    int reset = 0;
+    for (String partition : holding) {
+      store.reset(partition);
+      o.faults.maybeCrash(Faults.Point.MID_RELAYOUT, ++reset);
+    }
+    store.recordLayout(wanted);
+  }
+
+  private String layoutLocation() {
+    return fileStore != null
+        ? fileStore.jobDirectory().resolve("layout").toString()
+        : JdbcCheckpointStore.LAYOUT_TABLE;
+  }
+
+  // ---------------------------------------------------------------------------- the workers
+
+  /**
+   * Runs the partitions on {@code min(W, P)} workers: inline for one, else on threads that each
+   * take the next partition until none is left or a worker has failed.
+   */
+  private void runWorkers() {
+    ConcurrentLinkedQueue<PartitionRun> unclaimed = new ConcurrentLinkedQueue<>(runs);
+    Supplier<String> next =
+        () -> {
+          PartitionRun r = unclaimed.poll();
+          return r == null ? null : r.id;
+        };
+    int workers = Math.min(o.workers, runs.size());
+    if (workers <= 1) {
+      work(next);
+    } else {
+      List<Thread> threads = new ArrayList<>();
+      for (int w = 0; w < workers; w++) {
+        Thread t = new Thread(() -> work(next), "waymark-worker-" + w);
+        t.setDaemon(true);
+        threads.add(t);
+        t.start();
+      }
+      for (Thread t : threads) {
+        try {
+          t.join();
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          fail(new WaymarkException("interrupted while waiting for the workers", e));
+        }
+      }
+    }
+    RuntimeException first = failure.get();
+    if (first != null) {
+      throw first;
+    }
+  }
+
+  /** One worker: partitions one after the other, until none is left or the run is stopping. */
+  private void work(Supplier<String> unclaimed) {
+    while (!stopping()) {
+      String id = hooks.nextPartition(unclaimed);
+      if (id == null) {
+        return;
+      }
+      PartitionRun run = runsById.get(id);
+      if (run == null) {
+        fail(new IllegalStateException("no partition '" + id + "' in " + runsById.keySet()));
+        return;
+      }
+      try {
+        runPartition(run);
+      } catch (PartitionLostException e) {
+        // Another worker owns it now; this one moves on.
+      } catch (RuntimeException | Error e) {
+        fail(e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e));
+        return;
+      }
+    }
+  }
+
+  private void fail(RuntimeException e) {
+    if (!failure.compareAndSet(null, e) && failure.get() != e) {
+      failure.get().addSuppressed(e);
+    }
+  }
+
+  private boolean stopping() {
+    return failure.get() != null;
+  }
+
+  /** Runs one partition to its end, resuming from its checkpoint on each attempt. */
+  private void runPartition(PartitionRun run) {
+    retrying(
+        run,
+        () -> {
+          try (Sink sink = Sink.open(o.db, spec)) {
+            int start = run.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
+            run.rescan = false; // a retry resumes from what this run has committed
+            run.pendingUnit = start;
+            new UnitLoop(run, sink).run(start);
+          }
+          return null;
+        });
+    if (!stopping()) {
+      hooks.partitionFinished(run.id, Optional.ofNullable(run.lastCursor));
+    }
+  }
+
+  @FunctionalInterface
+  private interface Attempt {
+    Object run() throws SQLException;
+  }
+
+  /**
+   * Runs {@code attempt} until it succeeds, retrying transient failures with backoff; {@code run}
+   * is the partition it works on, or null for the run's preparation.
+   */
+  private void retrying(PartitionRun run, Attempt attempt) {
+    long firstFailure = 0;
+    for (int n = 1; ; n++) {
+      try {
+        attempt.run();
+        return;
+      } catch (ReplayUnit replay) {
+        n--; // not a failure: the unit runs again, refusing the file found unstorable
+      } catch (SQLException | RuntimeException e) {
+        if (!Transients.isTransient(e)) {
+          if (e instanceof RuntimeException r) {
+            throw r;
+          }
+          throw failure((SQLException) e, run);
+        }
+        long now = System.nanoTime();
+        if (firstFailure == 0) {
+          firstFailure = now;
+        }
+        Duration spent = Duration.ofNanos(now - firstFailure);
+        if (n >= o.retries || spent.compareTo(RETRY_BUDGET) >= 0) {
+          throw new RetriesExhaustedException(
+              "Gave up after "
+                  + n
+                  + " attempts over "
+                  + spent.toSeconds()
+                  + "s; "
+                  + pendingUnitName(run)
+                  + " did not commit. Last error: "
+                  + message(e)
+                  + ". The checkpoint is intact: run the same command again once the database"
+                  + " or the input is reachable.",
+              e);
+        }
+        Duration delay = backoff(n);
+        if (partitioned && run != null) {
+          listener.retrying(run.id, n, o.retries, delay, e);
+        } else {
+          listener.retrying(n, o.retries, delay, e);
+        }
+        sleep(delay);
+      }
+    }
+  }
+
   /** Names the unit that failed, for the message that gives up on it. */
-  private String pendingUnitName(FileCheckpointStore fileStore) {
-    int index = pendingUnit;
+  private String pendingUnitName(PartitionRun failed) {
+    PartitionRun run = failed != null ? failed : runs.get(0);
+    int index = run.pendingUnit;
     if (index < 0 && fileStore != null) {
       try {
-        index = resumeIndex(fileStore.read(PARTITION)); // the database was never reached
+        index = resumeIndex(run, fileStore.read(run.id)); // the database was never reached
       } catch (RuntimeException e) {
         index = -1;
       }
     }
-    return index >= 0 && index < listing.size()
-        ? "the unit starting at file " + (index + 1) + " (" + listing.name(index) + ")"
-        : "the unit after the checkpoint";
+    String of = partitioned ? " of partition " + run.id : "";
+    if (partitioned && failed == null) {
+      return "the run's preparation (opening the database and reading the checkpoints)";
+    }
+    return index >= 0 && index < run.listing.size()
+        ? "the unit starting at file " + (index + 1) + of + " (" + run.listing.name(index) + ")"
+        : "the unit after the checkpoint" + of;
+  }
+
+  private IngestSummary summary(Duration elapsed) {
+    List<IngestSummary.Partition> partitions = new ArrayList<>();
+    List<IngestSummary.BadFile> badFiles = new ArrayList<>();
+    int files = 0, committedBefore = 0;
+    long rowsRead = 0, newRows = 0, units = 0;
+    for (PartitionRun r : runs) {
+      partitions.add(
+          new IngestSummary.Partition(
+              r.id,
+              r.listing.size(),
+              r.start,
+              r.filesCommitted,
+              r.rowsRead,
+              r.newRows,
+              r.rowsRead - r.newRows,
+              r.badFiles.size(),
+              r.units));
+      badFiles.addAll(r.badFiles);
+      files += r.filesCommitted;
+      committedBefore += r.start;
+      rowsRead += r.rowsRead;
+      newRows += r.newRows;
+      units += r.units;
+    }
+    return new IngestSummary(
+        o.job,
+        listing.size(),
+        committedBefore,
+        files,
+        rowsRead,
+        newRows,
+        rowsRead - newRows,
+        List.copyOf(badFiles),
+        units,
+        elapsed,
+        List.copyOf(partitions));
   }
 
   /**
-   * Where to start, from the checkpoint: the file after the cursor, checked against the listing.
+   * Where a partition starts, from its checkpoint: the file after the cursor, checked against the
+   * partition's listing.
    */
-  int resumeIndex(Optional<Checkpoint> checkpoint) {
+  int resumeIndex(PartitionRun run, Optional<Checkpoint> checkpoint) {
     if (checkpoint.isEmpty()) {
       return 0;
     }
+    FileListing listing = run.listing;
+    String jobName = "job '" + o.job + "'" + (partitioned ? " partition '" + run.id + "'" : "");
     Cursor cursor = checkpoint.get().cursor();
     Optional<String> file = cursor.string(Cursor.FILE);
     if (file.isEmpty() || cursor.number(Cursor.FILES).isEmpty()) {
       throw new WaymarkException(
-          "The checkpoint of job '"
-              + o.job
-              + "' holds cursor "
+          "The checkpoint of "
+              + jobName
+              + " holds cursor "
               + cursor
               + ", which is not a directory cursor ({\"file\":...,\"files\":...}); it was written by"
               + " another kind of job. Use another --job, or reset this one.");
@@ -252,15 +531,17 @@ public final class IngestJob {
                   ? (now - recorded)
                       + " file(s) sorting at or before "
                       + file.get()
+                      + (partitioned ? " in this partition" : "")
                       + " arrived after it was committed"
                   : (recorded - now)
                       + " file(s) sorting at or before "
                       + file.get()
+                      + (partitioned ? " in this partition" : "")
                       + " were deleted since it was committed";
       throw new WaymarkException(
-          "Cannot resume job '"
-              + o.job
-              + "': "
+          "Cannot resume "
+              + jobName
+              + ": "
               + what
               + ". The checkpoint recorded "
               + recorded
@@ -273,32 +554,59 @@ public final class IngestJob {
     return index + 1;
   }
 
+  /** One partition's listing, position and totals; used by one worker at a time. */
+  private static final class PartitionRun {
+    final String id;
+    final FileListing listing;
+
+    /** Files the database refused a value of, found in an attempt that had to be replayed. */
+    final Map<Integer, BadInputException> unstorable = new HashMap<>();
+
+    final List<IngestSummary.BadFile> badFiles = new ArrayList<>();
+    boolean rescan;
+    int start; // where this run started, per the checkpoint read at preparation
+    int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
+    Cursor lastCursor; // the partition's cursor as committed by this run
+    int filesCommitted;
+    long rowsRead;
+    long newRows;
+    long units;
+
+    PartitionRun(String id, FileListing listing) {
+      this.id = id;
+      this.listing = listing;
+    }
+  }
+
   // ---------------------------------------------------------------------------- the unit loop
 
-  /** One attempt: reads files from a start index and commits them unit by unit. */
+  /** One attempt at one partition: reads files from a start index and commits unit by unit. */
   private final class UnitLoop {
+    private final PartitionRun run;
+    private final FileListing listing;
     private final Sink sink;
-    private final FileCheckpointStore fileStore;
-    private final JdbcCheckpointStore dbStore;
     private final List<FileResult> unit = new ArrayList<>();
     private long unitStart;
 
-    UnitLoop(Sink sink, FileCheckpointStore fileStore, JdbcCheckpointStore dbStore) {
+    UnitLoop(PartitionRun run, Sink sink) {
+      this.run = run;
+      this.listing = run.listing;
       this.sink = sink;
-      this.fileStore = fileStore;
-      this.dbStore = dbStore;
     }
 
     void run(int start) throws SQLException {
       if (start >= listing.size()) {
         return;
       }
-      try (Reader reader = new Reader(start)) {
+      try (Reader reader = new Reader(run, start)) {
         reader.start();
         for (int i = start; i < listing.size(); i++) {
           if (unit.isEmpty()) {
+            if (stopping()) {
+              return; // another partition failed: stop at this unit boundary
+            }
             unitStart = System.nanoTime();
-            pendingUnit = i;
+            run.pendingUnit = i;
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
@@ -319,7 +627,7 @@ public final class IngestJob {
      * transaction with more than 64 subtransactions slows down (measured in BENCHMARKS.md).
      */
     private FileResult loadFile(int index, Reader reader) throws SQLException {
-      BadInputException known = unstorable.get(index);
+      BadInputException known = run.unstorable.get(index);
       if (known != null) {
         reader.skipFile(index, false);
         return badFile(index, known);
@@ -375,7 +683,7 @@ public final class IngestJob {
             // before it reaches the database; committing the earlier files now would move the
             // checkpoint past rows that were rolled back.
             sink.rollback();
-            unstorable.put(index, bad);
+            run.unstorable.put(index, bad);
             throw new ReplayUnit();
           }
           reader.skipFile(index, chunk.last);
@@ -406,39 +714,60 @@ public final class IngestJob {
     }
 
     private void commitUnit() throws SQLException {
-      long number = unitsCommitted + 1;
+      // Numbers units across partitions for Faults; two workers may read the same number, and
+      // then the first to reach the armed step halts the JVM, which is all a fault needs.
+      long number = unitsCommitted.get() + 1;
       FileResult last = unit.get(unit.size() - 1);
       Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
       if (dbStore != null) {
-        dbStore.commit(sink.connection(), PARTITION, cursor);
+        dbStore.commit(sink.connection(), run.id, cursor);
+        hooks.beforeCommit(run.id, sink.connection(), cursor);
         o.faults.maybeCrash(Faults.Point.MID_CHECKPOINT, number);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
       } else {
+        hooks.beforeCommit(run.id, sink.connection(), cursor);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
-        checkpointFs.haltInUnit = o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0;
-        fileStore.commit(PARTITION, cursor);
+        checkpointFs.haltInUnit.set(
+            o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0);
+        fileStore.commit(run.id, cursor);
       }
-      unitsCommitted = number;
+      unitsCommitted.incrementAndGet();
+      run.units++;
+      run.lastCursor = cursor;
       for (FileResult f : unit) {
-        filesCommitted++;
-        rowsRead += f.read;
-        newRows += f.inserted;
+        run.filesCommitted++;
+        run.rowsRead += f.read;
+        run.newRows += f.inserted;
         if (f.bad != null) {
-          badFiles.add(f.bad);
-          listener.fileQuarantined(f.index, listing.size(), listing.name(f.index), f.bad.error());
+          run.badFiles.add(f.bad);
+          if (partitioned) {
+            listener.fileQuarantined(
+                run.id, f.index, listing.size(), listing.name(f.index), f.bad.error());
+          } else {
+            listener.fileQuarantined(f.index, listing.size(), listing.name(f.index), f.bad.error());
+          }
+        } else if (partitioned) {
+          listener.fileCommitted(
+              run.id,
+              f.index,
+              listing.size(),
+              listing.name(f.index),
+              f.inserted,
+              f.read - f.inserted);
         } else {
           listener.fileCommitted(
               f.index, listing.size(), listing.name(f.index), f.inserted, f.read - f.inserted);
         }
       }
       unit.clear();
+      hooks.unitCommitted(run.id, cursor);
     }
   }
 
-  /** Rolls the attempt back to the checkpoint and runs it again; see {@link #unstorable}. */
+  /** Rolls the attempt back to the checkpoint and runs it again; see {@code unstorable}. */
   private static final class ReplayUnit extends RuntimeException {
     ReplayUnit() {
       super(null, null, false, false);
@@ -470,11 +799,15 @@ public final class IngestJob {
   /** Parses and hashes files ahead of the writer on its own thread. */
   private final class Reader implements AutoCloseable {
     private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(QUEUE_CHUNKS);
+    private final FileListing listing;
     private final Thread thread;
     private volatile boolean closed;
 
-    Reader(int start) {
-      this.thread = new Thread(() -> readFrom(start), "waymark-reader");
+    Reader(PartitionRun run, int start) {
+      this.listing = run.listing;
+      this.thread =
+          new Thread(
+              () -> readFrom(start), partitioned ? "waymark-reader-p" + run.id : "waymark-reader");
       thread.setDaemon(true);
     }
 
@@ -613,6 +946,65 @@ public final class IngestJob {
 
   // ---------------------------------------------------------------------------- helpers
 
+  /** Passes calls on one at a time, so that a listener need not be thread-safe. */
+  private static final class SerialListener implements IngestListener {
+    private final IngestListener target;
+
+    SerialListener(IngestListener target) {
+      this.target = target;
+    }
+
+    @Override
+    public synchronized void started(int startIndex, int total, String startName, boolean resumed) {
+      target.started(startIndex, total, startName, resumed);
+    }
+
+    @Override
+    public synchronized void startedPartitions(
+        int total, int partitions, int workers, int resumed, int committed) {
+      target.startedPartitions(total, partitions, workers, resumed, committed);
+    }
+
+    @Override
+    public synchronized void fileCommitted(
+        int index, int total, String name, long newRows, long duplicates) {
+      target.fileCommitted(index, total, name, newRows, duplicates);
+    }
+
+    @Override
+    public synchronized void fileCommitted(
+        String partition, int index, int total, String name, long newRows, long duplicates) {
+      target.fileCommitted(partition, index, total, name, newRows, duplicates);
+    }
+
+    @Override
+    public synchronized void fileQuarantined(int index, int total, String name, String error) {
+      target.fileQuarantined(index, total, name, error);
+    }
+
+    @Override
+    public synchronized void fileQuarantined(
+        String partition, int index, int total, String name, String error) {
+      target.fileQuarantined(partition, index, total, name, error);
+    }
+
+    @Override
+    public synchronized void retrying(int attempt, int max, Duration delay, Throwable error) {
+      target.retrying(attempt, max, delay, error);
+    }
+
+    @Override
+    public synchronized void retrying(
+        String partition, int attempt, int max, Duration delay, Throwable error) {
+      target.retrying(partition, attempt, max, delay, error);
+    }
+
+    @Override
+    public synchronized void finished(IngestSummary summary) {
+      target.finished(summary);
+    }
+  }
+
   /** Whether a key or string anywhere in {@code value} contains U+0000. */
   private static boolean holdsNul(Object value) {
     if (value instanceof String s) {
@@ -677,9 +1069,14 @@ public final class IngestJob {
     return JdbcUrls.redact(String.valueOf(e.getMessage()));
   }
 
-  private WaymarkException failure(SQLException e) {
+  private WaymarkException failure(SQLException e, PartitionRun run) {
     return new WaymarkException(
-        "Database error on " + JdbcUrls.redact(o.db) + ": " + message(e), e);
+        "Database error on "
+            + JdbcUrls.redact(o.db)
+            + (partitioned && run != null ? " in partition " + run.id : "")
+            + ": "
+            + message(e),
+        e);
   }
 
   /**
@@ -687,8 +1084,8 @@ public final class IngestJob {
    * file and its rename, for {@code crash-mid-checkpoint}.
    */
   private static final class HaltingFileSystem extends ForwardingCheckpointFileSystem {
-    /** The unit whose checkpoint rename halts the JVM, or 0. */
-    volatile long haltInUnit;
+    /** The unit whose checkpoint rename halts the JVM, or 0; per thread, as workers commit. */
+    final ThreadLocal<Long> haltInUnit = ThreadLocal.withInitial(() -> 0L);
 
     HaltingFileSystem() {
       super(CheckpointFileSystem.system());
@@ -696,8 +1093,9 @@ public final class IngestJob {
 
     @Override
     public void atomicMove(Path source, Path target) throws IOException {
-      if (haltInUnit > 0) {
-        Faults.crash(Faults.Point.MID_CHECKPOINT, haltInUnit);
+      long unit = haltInUnit.get();
+      if (unit > 0) {
+        Faults.crash(Faults.Point.MID_CHECKPOINT, unit);
       }
       super.atomicMove(source, target);
     }

@@ -32,6 +32,7 @@ public final class IngestOptions {
   public static final String DEFAULT_TABLE = "skus_staging";
   public static final String DEFAULT_JOB = "ingest";
   public static final int DEFAULT_RETRIES = 8;
+  public static final int MAX_PARTITIONS = 1024;
 
   final Path input;
   final String glob;
@@ -47,6 +48,8 @@ public final class IngestOptions {
   final OnBadFile onBadFile;
   final int retries;
   final boolean rescan;
+  final int partitions;
+  final int workers;
   final Faults faults;
 
   private IngestOptions(Builder b) {
@@ -64,6 +67,11 @@ public final class IngestOptions {
     this.onBadFile = b.onBadFile;
     this.retries = b.retries;
     this.rescan = b.rescan;
+    this.partitions = b.partitions;
+    this.workers =
+        b.workers > 0
+            ? b.workers
+            : Math.min(b.partitions, Runtime.getRuntime().availableProcessors());
     this.faults = b.faults;
   }
 
@@ -91,6 +99,16 @@ public final class IngestOptions {
     return checkpointStore;
   }
 
+  /** The number of partitions the listing is split into (1: not partitioned). */
+  public int partitions() {
+    return partitions;
+  }
+
+  /** The number of worker threads (never more are started than there are partitions). */
+  public int workers() {
+    return workers;
+  }
+
   /** Builds {@link IngestOptions}; every setting but the input has a default. Not thread-safe. */
   public static final class Builder {
     private final Path input;
@@ -107,6 +125,8 @@ public final class IngestOptions {
     private OnBadFile onBadFile = OnBadFile.FAIL;
     private int retries = DEFAULT_RETRIES;
     private boolean rescan;
+    private int partitions = 1;
+    private int workers;
     private Faults faults = Faults.none();
 
     private Builder(Path input) {
@@ -188,6 +208,32 @@ public final class IngestOptions {
     /** Reprocesses every file up to the checkpoint (safe: the sink is idempotent). */
     public Builder rescan(boolean rescan) {
       this.rescan = rescan;
+      return this;
+    }
+
+    /**
+     * Splits the listing into {@code count} partitions by {@link Partitioning} (default 1), each
+     * with its own checkpoint. The count is recorded for the job; a later run must use the same
+     * count, or {@link #rescan} to reprocess into a new one.
+     */
+    public Builder partitions(int count) {
+      if (count < 1 || count > MAX_PARTITIONS) {
+        throw new IllegalArgumentException(
+            "--partitions must be between 1 and " + MAX_PARTITIONS + ", found " + count);
+      }
+      this.partitions = count;
+      return this;
+    }
+
+    /**
+     * Worker threads, each running one partition at a time with its own database connection
+     * (default: the smaller of the partition count and the available processors).
+     */
+    public Builder workers(int count) {
+      if (count < 1) {
+        throw new IllegalArgumentException("--workers must be at least 1, found " + count);
+      }
+      this.workers = count;
       return this;
     }
 

@@ -3,10 +3,18 @@ package dev.waymark.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
+import dev.waymark.ingest.source.Format;
+import dev.waymark.ingest.source.RecordSource;
+import dev.waymark.ingest.source.SourceRecord;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -15,10 +23,21 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.TreeMap;
+import java.util.TreeSet;
+import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.junit.jupiter.params.provider.EnumSource;
 
 /**
  * The runner in-process, against each database ({@link IngestJobTest} for SQLite, {@code
@@ -217,5 +236,313 @@ abstract class IngestJobContractTest {
         .isPositive();
     assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00006.json'"))
         .isPositive();
+  }
+
+  // ---------------------------------------------------------------------------- partitions
+
+  /** The rows of {@code table}: dedup key to payload (as text), and dedup key to source file. */
+  record Table(Map<String, String> payloads, Map<String, String> sources) {}
+
+  Table table(String table) throws SQLException {
+    Map<String, String> payloads = new TreeMap<>(), sources = new TreeMap<>();
+    String payload = db.startsWith("jdbc:postgresql:") ? "payload::text" : "payload";
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT dedup_key, " + payload + ", source_file FROM " + table)) {
+      while (rs.next()) {
+        payloads.put(rs.getString(1), rs.getString(2));
+        sources.put(rs.getString(1), rs.getString(3));
+      }
+    }
+    return new Table(payloads, sources);
+  }
+
+  /** Every file each dedup key occurs in: a repeated record may land from any of them. */
+  Map<String, Set<String>> occurrences() {
+    Map<String, Set<String>> files = new HashMap<>();
+    FileListing listing = FileListing.of(feed, IngestOptions.DEFAULT_GLOB);
+    for (int i = 0; i < listing.size(); i++) {
+      try (RecordSource source = RecordSource.open(listing.path(i), Format.JSON_ARRAY)) {
+        for (SourceRecord r; (r = source.next()) != null; ) {
+          files
+              .computeIfAbsent(DedupKey.wholeRecord().keyOf(r), k -> new TreeSet<>())
+              .add(listing.name(i));
+        }
+      }
+    }
+    return files;
+  }
+
+  /**
+   * Asserts that {@code partitioned} holds the rows of {@code reference}: the same keys and
+   * payloads, and each row from a file holding its record (the first to commit wins, and across
+   * partitions that is not always the first by name).
+   */
+  void assertSameRows(Table partitioned, Table reference) {
+    assertThat(partitioned.payloads()).isEqualTo(reference.payloads());
+    Map<String, Set<String>> occurrences = occurrences();
+    long moved = 0;
+    for (Map.Entry<String, String> row : partitioned.sources().entrySet()) {
+      assertThat(occurrences.get(row.getKey())).contains(row.getValue());
+      if (occurrences.get(row.getKey()).size() == 1) {
+        assertThat(row.getValue()).isEqualTo(reference.sources().get(row.getKey()));
+      } else if (!row.getValue().equals(reference.sources().get(row.getKey()))) {
+        moved++;
+      }
+    }
+    assertThat(moved).isLessThanOrEqualTo(generated.duplicates());
+  }
+
+  Optional<Checkpoint> checkpoint(CheckpointStoreKind store, String partition) {
+    if (store == CheckpointStoreKind.FILE) {
+      return FileCheckpointStore.reader(tmp.resolve("state"), "nightly").read(partition);
+    }
+    try (JdbcCheckpointStore s = JdbcCheckpointStore.open(ConnectionSource.of(db), "nightly")) {
+      return s.read(partition);
+    }
+  }
+
+  /** Each partition's checkpoint names the last file of its sub-listing and its count. */
+  void assertEveryPartitionAtItsEnd(CheckpointStoreKind store, int partitions) {
+    FileListing all = FileListing.of(feed, IngestOptions.DEFAULT_GLOB);
+    for (int p = 0; p < partitions; p++) {
+      FileListing mine = all.partition(p, partitions);
+      Optional<Checkpoint> c = checkpoint(store, Partitioning.id(p));
+      if (mine.size() == 0) {
+        assertThat(c).isEmpty();
+      } else {
+        assertThat(c.orElseThrow().cursor())
+            .as("partition %d", p)
+            .isEqualTo(Cursor.ofFile(mine.name(mine.size() - 1), mine.size()));
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0} store, {1} workers")
+  @CsvSource({"FILE, 1", "FILE, 2", "FILE, 4", "DB, 1", "DB, 2", "DB, 4"})
+  void fourPartitionsLoadTheSameTableAsOneWithOneCheckpointEach(
+      CheckpointStoreKind store, int workers) throws Exception {
+    IngestJob.run(
+        options().table("reference").job("reference").checkpointStore(store).build(),
+        new IngestListener() {});
+    List<String> lines = Collections.synchronizedList(new ArrayList<>());
+    int[] started = new int[5];
+    IngestSummary summary =
+        IngestJob.run(
+            options()
+                .checkpointStore(store)
+                .partitions(4)
+                .workers(workers)
+                .commitPolicy(CommitPolicy.everyFiles(2))
+                .build(),
+            new IngestListener() {
+              @Override
+              public void startedPartitions(
+                  int total, int partitions, int w, int resumed, int committed) {
+                started[0] = total;
+                started[1] = partitions;
+                started[2] = w;
+                started[3] = resumed;
+                started[4] = committed;
+              }
+
+              @Override
+              public void fileCommitted(
+                  String partition, int index, int total, String name, long n, long d) {
+                lines.add(partition + ":" + (index + 1) + "/" + total + ":" + name);
+              }
+            });
+
+    assertThat(started).containsExactly(12, 4, workers, 0, 0);
+    assertSameRows(table("skus_staging"), table("reference"));
+    assertThat(summary.newRows()).isEqualTo(generated.distinctRecords());
+    assertThat(summary.files()).isEqualTo(12);
+    assertThat(summary.partitions()).hasSize(4);
+    assertThat(summary.partitions().stream().mapToInt(IngestSummary.Partition::files).sum())
+        .isEqualTo(12);
+    assertThat(lines).hasSize(12);
+    for (String line : lines) {
+      String[] f = line.split(":");
+      assertThat(Partitioning.of(f[2], 4)).isEqualTo(Integer.parseInt(f[0]));
+    }
+    assertEveryPartitionAtItsEnd(store, 4);
+    if (store == CheckpointStoreKind.FILE) {
+      assertThat(FileCheckpointStore.reader(tmp.resolve("state"), "nightly").partitions())
+          .containsExactly("0", "1", "2", "3");
+    }
+    try (CheckpointStore s = openStore(store)) {
+      assertThat(s.layout()).contains(new PartitionLayout(4, "crc32c-utf8-mod"));
+    }
+
+    IngestSummary again =
+        IngestJob.run(
+            options().checkpointStore(store).partitions(4).workers(workers).build(),
+            new IngestListener() {});
+    assertThat(again.files()).isZero();
+    assertThat(again.startIndex()).isEqualTo(12);
+  }
+
+  CheckpointStore openStore(CheckpointStoreKind store) {
+    return store == CheckpointStoreKind.FILE
+        ? FileCheckpointStore.open(tmp.resolve("state"), "nightly")
+        : JdbcCheckpointStore.open(ConnectionSource.of(db), "nightly");
+  }
+
+  @ParameterizedTest(name = "{0} store")
+  @EnumSource(CheckpointStoreKind.class)
+  void aRunWithAnotherPartitionCountIsRefusedAndRescanMovesTheJobToIt(CheckpointStoreKind store)
+      throws Exception {
+    IngestJob.run(
+        options().table("reference").job("reference").checkpointStore(store).build(),
+        new IngestListener() {});
+    IngestJob.run(
+        options().checkpointStore(store).partitions(4).workers(2).build(), new IngestListener() {});
+
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().checkpointStore(store).partitions(3).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(LayoutMismatchException.class)
+        .hasMessageContaining(
+            "Job 'nightly' was run with 4 partitions (hash crc32c-utf8-mod), as recorded in ")
+        .hasMessageContaining("this run asks for 3 partitions")
+        .hasMessageContaining("Run with --partitions 4 to resume")
+        .hasMessageContaining("--partitions 3 --rescan to reprocess every file")
+        .hasMessageContaining("waymark checkpoint reset");
+
+    IngestSummary rescan =
+        IngestJob.run(
+            options().checkpointStore(store).partitions(3).workers(2).rescan(true).build(),
+            new IngestListener() {});
+    assertThat(rescan.files()).isEqualTo(12);
+    assertThat(rescan.newRows()).isZero();
+    assertEveryPartitionAtItsEnd(store, 3);
+    assertThat(checkpoint(store, "3")).as("the old layout's partition 3 is forgotten").isEmpty();
+    try (CheckpointStore s = openStore(store)) {
+      assertThat(s.layout()).contains(new PartitionLayout(3, Partitioning.HASH));
+    }
+    assertSameRows(table("skus_staging"), table("reference"));
+    assertThat(
+            IngestJob.run(
+                    options().checkpointStore(store).partitions(3).build(), new IngestListener() {})
+                .files())
+        .isZero();
+  }
+
+  @Test
+  void aJobFromBeforePartitionsIsOnePartitionAndAResetJobTakesAnyLayout() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.delete(tmp.resolve("state/nightly/layout")); // as a job written before layouts
+    assertThatThrownBy(
+            () -> IngestJob.run(options().partitions(2).build(), new IngestListener() {}))
+        .isInstanceOf(LayoutMismatchException.class)
+        .hasMessageContaining("was run with 1 partition (hash crc32c-utf8-mod); this run asks");
+    assertThat(IngestJob.run(options().build(), new IngestListener() {}).files()).isZero();
+
+    try (CheckpointStore s = openStore(CheckpointStoreKind.FILE)) {
+      s.reset("0");
+    }
+    IngestSummary fresh = IngestJob.run(options().partitions(2).build(), new IngestListener() {});
+    assertThat(fresh.files()).isEqualTo(12);
+    assertEveryPartitionAtItsEnd(CheckpointStoreKind.FILE, 2);
+  }
+
+  @Test
+  void aLateFileIsFoundInItsOwnPartitionAndRescanConverges() throws Exception {
+    IngestJob.run(options().partitions(4).build(), new IngestListener() {});
+    String late = "skus_00003a.json";
+    Files.writeString(feed.resolve(late), "[{\"late\":true}]");
+    int p = Partitioning.of(late, 4);
+    FileListing mine = FileListing.of(feed, IngestOptions.DEFAULT_GLOB).partition(p, 4);
+    String last = mine.name(mine.size() - 1);
+    assertThat(FileListing.BYTE_ORDER.compare(late, last)).isNegative();
+
+    assertThatThrownBy(
+            () -> IngestJob.run(options().partitions(4).build(), new IngestListener() {}))
+        .hasMessageContaining("Cannot resume job 'nightly' partition '" + p + "': ")
+        .hasMessageContaining(
+            "1 file(s) sorting at or before " + last + " in this partition arrived after")
+        .hasMessageContaining("--rescan");
+
+    IngestSummary rescan =
+        IngestJob.run(options().partitions(4).rescan(true).build(), new IngestListener() {});
+    assertThat(rescan.newRows()).isEqualTo(1);
+    assertThat(rescan.files()).isEqualTo(13);
+    assertEveryPartitionAtItsEnd(CheckpointStoreKind.FILE, 4);
+  }
+
+  @Test
+  void aFailingPartitionStopsTheOthersAtAUnitBoundaryAndTheirWorkStaysCommitted() throws Exception {
+    String bad = "skus_00005.json";
+    Files.writeString(feed.resolve(bad), "[{\"sku_id\":\"x\"}, {\"broken\": ]");
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options()
+                        .partitions(4)
+                        .workers(2)
+                        .commitPolicy(CommitPolicy.everyFiles(1))
+                        .build(),
+                    new IngestListener() {}))
+        .isInstanceOf(BadInputException.class)
+        .hasMessageContaining(bad);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = '" + bad + "'"))
+        .isZero();
+    // Whatever the other partitions committed is checkpointed: a rerun after the fix redoes none
+    // of it, and the files before the bad one in its own partition stay.
+    FeedGenerator.generate(tmp.resolve("fresh"), 12, 50, 7);
+    Files.copy(
+        tmp.resolve("fresh").resolve(bad),
+        feed.resolve(bad),
+        java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    FileListing own =
+        FileListing.of(feed, IngestOptions.DEFAULT_GLOB).partition(Partitioning.of(bad, 4), 4);
+    IngestSummary after = IngestJob.run(options().partitions(4).build(), new IngestListener() {});
+    assertThat(after.startIndex()).isGreaterThanOrEqualTo(own.indexOf(bad));
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+    assertEveryPartitionAtItsEnd(CheckpointStoreKind.FILE, 4);
+  }
+
+  @Test
+  void hooksSeeEveryUnitAndALostPartitionIsGivenUpWithoutItsUnit() throws Exception {
+    Map<String, Cursor> committed = new ConcurrentHashMap<>();
+    Map<String, Optional<Cursor>> finished = new ConcurrentHashMap<>();
+    PartitionHooks hooks =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor) {
+            assertThat(tx).isNotNull();
+            if (partition.equals("1")) {
+              throw new PartitionLostException("lease of partition 1 taken over");
+            }
+          }
+
+          @Override
+          public void unitCommitted(String partition, Cursor cursor) {
+            committed.put(partition, cursor);
+          }
+
+          @Override
+          public void partitionFinished(String partition, Optional<Cursor> cursor) {
+            finished.put(partition, cursor);
+          }
+        };
+    IngestSummary summary =
+        IngestJob.run(
+            options().partitions(4).workers(2).commitPolicy(CommitPolicy.everyFiles(1)).build(),
+            new IngestListener() {},
+            hooks);
+    FileListing partition1 = FileListing.of(feed, IngestOptions.DEFAULT_GLOB).partition(1, 4);
+    assertThat(summary.files()).isEqualTo(12 - partition1.size());
+    assertThat(committed).doesNotContainKey("1").containsKeys("0", "2", "3");
+    assertThat(finished).doesNotContainKey("1").containsKeys("0", "2", "3");
+    assertThat(checkpoint(CheckpointStoreKind.FILE, "1")).isEmpty();
+    for (String name : partition1.names()) {
+      assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = '" + name + "'"))
+          .isZero();
+    }
+    assertThat(finished.get("2")).isEqualTo(Optional.of(committed.get("2")));
   }
 }

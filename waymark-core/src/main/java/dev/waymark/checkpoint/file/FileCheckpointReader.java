@@ -6,6 +6,7 @@ import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.CheckpointInvalidException.Reason;
 import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.format.CheckpointCodec;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -31,6 +32,11 @@ final class FileCheckpointReader implements CheckpointReader {
 
   CheckpointCodec.Expectation expectation(String partition) {
     return new CheckpointCodec.Expectation(layout.job, partition, layout.locationArgs(partition));
+  }
+
+  @Override
+  public Optional<PartitionLayout> layout() {
+    return LayoutFile.read(fs, layout.layoutFile(), layout.job);
   }
 
   @Override

@@ -8,6 +8,7 @@ import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.Retention;
 import dev.waymark.checkpoint.format.CheckpointCodec;
 import dev.waymark.checkpoint.format.Migration;
@@ -34,6 +35,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * STATE/JOB/
  *   waymark.lock                        the writer's OS lock; records pid, host, started_at
  *   epoch                               the last writer's fencing token (checksummed JSON line)
+ *   layout                              the job's partition layout, if recorded (checksummed line)
  *   partitions/P/checkpoint             partition P's current checkpoint (format version 1)
  *   partitions/P/committed              empty marker, written once P's first checkpoint is durable
  *   partitions/P/history/SEQ.ckpt       every kept version; SEQ is 20 digits, never overwritten
@@ -83,6 +85,7 @@ public final class FileCheckpointStore implements CheckpointStore {
 
   private final ConcurrentHashMap<String, java.util.TreeSet<Long>> knownHistory =
       new ConcurrentHashMap<>();
+  private final Object layoutLock = new Object();
   private volatile boolean closed;
 
   private FileCheckpointStore(FileLayout layout, FileStoreOptions options, JobLock lock) {
@@ -186,6 +189,30 @@ public final class FileCheckpointStore implements CheckpointStore {
   @Override
   public List<String> partitions() {
     return reader.partitions();
+  }
+
+  @Override
+  public Optional<PartitionLayout> layout() {
+    return reader.layout();
+  }
+
+  @Override
+  public void recordLayout(PartitionLayout partitionLayout) {
+    Objects.requireNonNull(partitionLayout, "layout");
+    synchronized (layoutLock) {
+      checkNotFenced(DEFAULT_PARTITION);
+      try {
+        writer.write(layout.layoutFile(), LayoutFile.encode(layout.job, partitionLayout));
+      } catch (IOException e) {
+        throw new WaymarkException(
+            "Cannot write "
+                + layout.layoutFile()
+                + ": "
+                + e
+                + ". Check that the state directory is writable and not full, then run again.",
+            e);
+      }
+    }
   }
 
   @Override

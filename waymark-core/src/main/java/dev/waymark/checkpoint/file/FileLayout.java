@@ -13,6 +13,7 @@ import java.util.regex.Pattern;
  * STATE/JOB/
  *   waymark.lock                        the writer's OS lock; records pid, host, started_at
  *   epoch                               the last writer's fencing token (checksummed JSON line)
+ *   layout                              the job's partition layout, if recorded (checksummed line)
  *   partitions/P/checkpoint             partition P's current checkpoint (format version 1)
  *   partitions/P/committed              empty marker, written once P's first checkpoint is durable
  *   partitions/P/history/SEQ.ckpt       every kept version; SEQ is 20 digits, never overwritten
@@ -24,7 +25,8 @@ final class FileLayout {
       CHECKPOINT = "checkpoint",
       MARKER = "committed",
       HISTORY = "history",
-      EPOCH = "epoch";
+      EPOCH = "epoch",
+      LAYOUT = "layout";
 
   private static final Pattern HISTORY_ENTRY = Pattern.compile("([0-9]{20})\\.ckpt");
 
@@ -44,6 +46,10 @@ final class FileLayout {
 
   Path epochFile() {
     return jobDir.resolve(EPOCH);
+  }
+
+  Path layoutFile() {
+    return jobDir.resolve(LAYOUT);
   }
 
   Path partitionsDir() {

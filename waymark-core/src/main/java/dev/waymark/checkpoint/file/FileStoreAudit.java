@@ -267,6 +267,14 @@ public final class FileStoreAudit {
       CheckpointFileSystem.Kind kind = kind(p);
       if (isTemp(p)) {
         leftoverTemp(p);
+      } else if (name.equals(FileLayout.LAYOUT)) {
+        if (expect(p, kind, CheckpointFileSystem.Kind.FILE)) {
+          try {
+            LayoutFile.read(fs, p, job);
+          } catch (CheckpointInvalidException e) {
+            add(Severity.INVALID, Check.ATOMIC, p, e.getMessage());
+          }
+        }
       } else if (name.equals(JobLock.FILE_NAME) || name.equals(FileLayout.EPOCH)) {
         if (expect(p, kind, CheckpointFileSystem.Kind.FILE) && name.equals(FileLayout.EPOCH)) {
           try {
@@ -295,6 +303,8 @@ public final class FileStoreAudit {
                 + JobLock.FILE_NAME
                 + ", "
                 + FileLayout.EPOCH
+                + ", "
+                + FileLayout.LAYOUT
                 + " and "
                 + FileLayout.PARTITIONS
                 + "/");

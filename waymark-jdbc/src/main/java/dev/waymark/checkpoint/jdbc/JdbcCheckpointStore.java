@@ -7,6 +7,7 @@ import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.Retention;
 import dev.waymark.checkpoint.format.CheckpointCodec;
 import java.nio.charset.StandardCharsets;
@@ -37,6 +38,7 @@ import java.util.OptionalLong;
  * waymark_job                  (job PK, epoch)                      the job's current fencing token
  * waymark_checkpoint           (job, partition_id) PK, sequence, epoch, record
  * waymark_checkpoint_history   (job, partition_id, sequence) PK, committed_at_ms, record
+ * waymark_layout               (job PK, partitions, hash)           the job's partition layout
  * </pre>
  *
  * {@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
@@ -69,7 +71,8 @@ import java.util.OptionalLong;
 public final class JdbcCheckpointStore implements CheckpointStore {
   public static final String JOB_TABLE = "waymark_job",
       CHECKPOINT_TABLE = "waymark_checkpoint",
-      HISTORY_TABLE = "waymark_checkpoint_history";
+      HISTORY_TABLE = "waymark_checkpoint_history",
+      LAYOUT_TABLE = "waymark_layout";
 
   private final Connection connection; // the store's own, for standalone calls; guarded by itself
   private final Dialect dialect;
@@ -180,6 +183,11 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               + " (job VARCHAR(100) NOT NULL, partition_id VARCHAR(100) NOT NULL,"
               + " sequence BIGINT NOT NULL, committed_at_ms BIGINT NOT NULL, record TEXT NOT NULL,"
               + " PRIMARY KEY (job, partition_id, sequence))");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + LAYOUT_TABLE
+              + " (job VARCHAR(100) PRIMARY KEY, partitions INTEGER NOT NULL,"
+              + " hash VARCHAR(64) NOT NULL)");
     }
     if (!connection.getAutoCommit()) {
       connection.commit();
@@ -406,6 +414,60 @@ public final class JdbcCheckpointStore implements CheckpointStore {
             }
           }
           return names;
+        });
+  }
+
+  @Override
+  public Optional<PartitionLayout> layout() {
+    return inOwnTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partitions, hash FROM " + LAYOUT_TABLE + " WHERE job = ?")) {
+            ps.setString(1, job);
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.empty();
+              }
+              int partitions = rs.getInt(1);
+              String hash = rs.getString(2);
+              try {
+                return Optional.of(new PartitionLayout(partitions, hash));
+              } catch (IllegalArgumentException e) {
+                throw new WaymarkException(
+                    "The partition layout of job '"
+                        + job
+                        + "' in "
+                        + LAYOUT_TABLE
+                        + " is damaged ("
+                        + e.getMessage()
+                        + "). Delete its row and run the job with --rescan.",
+                    e);
+              }
+            }
+          }
+        });
+  }
+
+  /** Records the layout in {@code waymark_layout}, fenced by the job's epoch. */
+  @Override
+  public void recordLayout(PartitionLayout layout) {
+    Objects.requireNonNull(layout, "layout");
+    inOwnTransaction(
+        c -> {
+          checkEpoch(c, "(layout)");
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + LAYOUT_TABLE
+                      + " (job, partitions, hash) VALUES (?, ?, ?) ON CONFLICT (job) DO UPDATE"
+                      + " SET partitions = excluded.partitions, hash = excluded.hash")) {
+            ps.setString(1, job);
+            ps.setInt(2, layout.partitions());
+            ps.setString(3, layout.hash());
+            ps.executeUpdate();
+          }
+          return null;
         });
   }
 

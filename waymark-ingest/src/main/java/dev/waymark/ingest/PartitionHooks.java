@@ -1,0 +1,48 @@
+package dev.waymark.ingest;
+
+import dev.waymark.checkpoint.Cursor;
+import java.sql.Connection;
+import java.sql.SQLException;
+import java.util.Optional;
+import java.util.function.Supplier;
+
+/**
+ * Internal: where the layers built on a partitioned run (global checkpoints, workers on many
+ * machines) plug into {@link IngestJob}. Every method has a default that does nothing special, so
+ * {@link #NONE} is today's run. Methods are called from the worker thread that owns the partition
+ * at that moment; an implementation shared by several workers must be thread-safe.
+ */
+interface PartitionHooks {
+  /** No hooks: every partition of the layout once, no guard, no callbacks. */
+  PartitionHooks NONE = new PartitionHooks() {};
+
+  /**
+   * Picks the partition a free worker runs next, or null to let the worker stop. {@code unclaimed}
+   * yields, each once, the partitions no worker of this run has taken yet, then null. A partition
+   * may be returned again later (after a lease was taken over, say): the runner then resumes it
+   * from its checkpoint.
+   */
+  default String nextPartition(Supplier<String> unclaimed) {
+    return unclaimed.get();
+  }
+
+  /**
+   * Runs inside the unit's data transaction, after its rows (and, with the db store, its checkpoint
+   * row) are written and before the commit: a conditional update of a lease row, say. Throwing
+   * rolls the unit back; {@link PartitionLostException} then makes the worker give the partition up
+   * and move on, anything else fails the partition as a database error would.
+   */
+  default void beforeCommit(String partition, Connection tx, Cursor cursor) throws SQLException {}
+
+  /**
+   * The unit's data and checkpoint are durable: {@code cursor} is the partition's committed
+   * position. A unit boundary: the worker has no uncommitted work in the partition.
+   */
+  default void unitCommitted(String partition, Cursor cursor) {}
+
+  /**
+   * The partition has no file left: {@code cursor} is its committed position, empty if the
+   * partition holds no file and never committed.
+   */
+  default void partitionFinished(String partition, Optional<Cursor> cursor) {}
+}
