@@ -39,7 +39,7 @@ import picocli.CommandLine.Spec;
       "each unit of work before its checkpoint. Run the same command again after a crash: it",
       "resumes after the last committed file."
     })
-final class IngestCommand implements Callable<Integer> {
+class IngestCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(
@@ -175,7 +175,8 @@ final class IngestCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
-  private IngestOptions options() {
+  /** The run's options from the flags; {@link WorkerCommand} adjusts the flags first. */
+  IngestOptions options() {
     IngestOptions.Builder b = IngestOptions.builder(input);
     try {
       b.glob(glob)

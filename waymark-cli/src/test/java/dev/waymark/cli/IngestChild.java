@@ -87,6 +87,11 @@ final class IngestChild implements AutoCloseable {
         : System.getProperty("java.class.path");
   }
 
+  /** The child's process id, for signals other than SIGKILL (SIGSTOP, SIGCONT). */
+  long pid() {
+    return process.pid();
+  }
+
   Duration age() {
     return Duration.ofNanos(System.nanoTime() - startedNanos);
   }

@@ -10,7 +10,6 @@ import dev.waymark.checkpoint.file.CheckpointFileSystem;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreOptions;
 import dev.waymark.checkpoint.file.ForwardingCheckpointFileSystem;
-import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.ingest.CanonicalJson.NumberMode;
 import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
@@ -181,7 +180,7 @@ public final class IngestJob {
             }
             sink.createTables();
             if (o.checkpointStore == CheckpointStoreKind.DB && dbStore == null) {
-              dbStore = JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job);
+              dbStore = hooks.openDbStore(o.db, o.job);
             }
             sink.commit(); // a SQLite snapshot taken before the store made its tables lacks them
             checkLayout(store());
@@ -350,6 +349,7 @@ public final class IngestJob {
         // Another worker owns it now; this one moves on.
       } catch (RuntimeException | Error e) {
         fail(e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e));
+        hooks.partitionFailed(id);
         return;
       }
     }

@@ -355,6 +355,36 @@ public final class Coordinator implements AutoCloseable {
     }
   }
 
+  /**
+   * Runs {@code setup} while no other worker of any job runs its own, or creates the coordinator's
+   * tables: PostgreSQL's {@code CREATE TABLE IF NOT EXISTS} is not safe against itself, and every
+   * worker creates the same tables when it starts.
+   */
+  public void setUpExclusively(Runnable setup) {
+    synchronized (connection) {
+      try (Statement s = connection.createStatement()) {
+        s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
+        setup.run();
+        connection.commit();
+      } catch (SQLException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw new WaymarkException(
+            "The coordinator of job '" + spec.job() + "' failed: " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw e;
+      }
+    }
+  }
+
   // ---------------------------------------------------------------------------- leases
 
   /**
@@ -432,7 +462,8 @@ public final class Coordinator implements AutoCloseable {
       return h.lease.epoch();
     }
     Recorded now = current(tx, partition);
-    reportLost(h, now, "commit refused: the data and checkpoint of this unit were rolled back");
+    reportLost(h, now, "noticed at a commit");
+    listener.commitRefused(h.lease, now.epoch, owner(now));
     throw new FencedException(
         "job '" + spec.job() + "' partition '" + partition + "'", h.lease.epoch(), now.epoch);
   }
@@ -482,7 +513,7 @@ public final class Coordinator implements AutoCloseable {
               if (lost.isEmpty()) {
                 listener.finished(lease);
               } else if (h != null) {
-                reportLost(h, lost.get(), "found at the end of the partition");
+                reportLost(h, lost.get(), "noticed at the end of the partition");
               }
             })
         .isEmpty();
@@ -561,7 +592,8 @@ public final class Coordinator implements AutoCloseable {
       }
       for (Held h : held.values()) {
         if (!h.lost && !renewOne(heartbeatConnection, h.lease)) {
-          reportLost(h, current(heartbeatConnection, h.lease.partition()), "heartbeat");
+          reportLost(
+              h, current(heartbeatConnection, h.lease.partition()), "noticed by the heartbeat");
         }
       }
     } catch (SQLException | RuntimeException e) {
@@ -617,8 +649,11 @@ public final class Coordinator implements AutoCloseable {
       }
       h.lost = true;
     }
-    listener.lost(
-        h.lease, now.epoch, now.owner == null ? "(none, " + now.state + ")" : now.owner, how);
+    listener.lost(h.lease, now.epoch, owner(now), how);
+  }
+
+  private static String owner(Recorded r) {
+    return r.owner == null ? "(no owner, " + r.state + ")" : r.owner;
   }
 
   // ---------------------------------------------------------------------------- plumbing

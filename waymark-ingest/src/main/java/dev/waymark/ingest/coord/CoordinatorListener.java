@@ -22,6 +22,12 @@ public interface CoordinatorListener {
    */
   default void lost(Lease lease, long newerEpoch, String newOwner, String how) {}
 
+  /**
+   * The fence refused a commit of the partition: another worker holds it at {@code newerEpoch}. The
+   * unit's rows and checkpoint are rolled back. Told for every refused commit.
+   */
+  default void commitRefused(Lease lease, long newerEpoch, String newOwner) {}
+
   /** The partition is complete and recorded done. */
   default void finished(Lease lease) {}
 }

@@ -455,7 +455,9 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     Objects.requireNonNull(layout, "layout");
     inOwnTransaction(
         c -> {
-          checkEpoch(c, "(layout)");
+          if (fence == null) { // fenced by partition: the coordinator holds the layout's agreement
+            checkEpoch(c, "(layout)");
+          }
           try (PreparedStatement ps =
               c.prepareStatement(
                   "INSERT INTO "
