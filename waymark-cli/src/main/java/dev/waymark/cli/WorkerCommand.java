@@ -2,6 +2,7 @@ package dev.waymark.cli;
 
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.ingest.CoordinatedIngest;
+import dev.waymark.ingest.IngestListener;
 import dev.waymark.ingest.IngestOptions;
 import dev.waymark.ingest.IngestSummary;
 import dev.waymark.ingest.Partitioning;
@@ -17,8 +18,11 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -107,7 +111,9 @@ final class WorkerCommand extends IngestCommand {
       out.flush();
       IngestSummary summary =
           CoordinatedIngest.run(
-              options, new IngestCommand.Progress(out, System.console() != null), c);
+              options,
+              new WorkerProgress(new Progress(out, System.console() != null), lines.claimed),
+              c);
       out.printf(
           "job '%s' done: every partition is finished (this worker finished %d, lost %d; %,d"
               + " files, %,d new rows)%n",
@@ -153,6 +159,7 @@ final class WorkerCommand extends IngestCommand {
     private final PrintWriter out;
     private final Duration lease;
     final AtomicInteger finished = new AtomicInteger(), lost = new AtomicInteger();
+    final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
     Lines(PrintWriter out, Duration lease) {
       this.out = out;
@@ -173,6 +180,7 @@ final class WorkerCommand extends IngestCommand {
 
     @Override
     public void claimed(Lease l) {
+      claimed.add(l.partition());
       line(
           "claimed partition %s at epoch %d%s",
           l.partition(),
@@ -208,6 +216,82 @@ final class WorkerCommand extends IngestCommand {
     public void finished(Lease l) {
       finished.incrementAndGet();
       line("finished partition %s (epoch %d)", l.partition(), l.epoch());
+    }
+  }
+
+  /**
+   * {@code waymark ingest}'s lines, with the closing summary limited to the partitions this worker
+   * ran: the others' counts belong to other workers.
+   */
+  private static final class WorkerProgress implements IngestListener {
+    private final Progress progress;
+    private final Set<String> claimed;
+
+    WorkerProgress(Progress progress, Set<String> claimed) {
+      this.progress = progress;
+      this.claimed = claimed;
+    }
+
+    @Override
+    public void started(int startIndex, int total, String startName, boolean resumed) {
+      progress.started(startIndex, total, startName, resumed);
+    }
+
+    @Override
+    public void startedPartitions(
+        int total, int partitions, int workers, int resumed, int committed) {
+      progress.startedPartitions(total, partitions, workers, resumed, committed);
+    }
+
+    @Override
+    public void fileCommitted(int index, int total, String name, long newRows, long duplicates) {
+      progress.fileCommitted(index, total, name, newRows, duplicates);
+    }
+
+    @Override
+    public void fileCommitted(
+        String partition, int index, int total, String name, long newRows, long duplicates) {
+      progress.fileCommitted(partition, index, total, name, newRows, duplicates);
+    }
+
+    @Override
+    public void fileQuarantined(int index, int total, String name, String error) {
+      progress.fileQuarantined(index, total, name, error);
+    }
+
+    @Override
+    public void fileQuarantined(String partition, int index, int total, String name, String error) {
+      progress.fileQuarantined(partition, index, total, name, error);
+    }
+
+    @Override
+    public void retrying(int attempt, int maxAttempts, Duration delay, Throwable error) {
+      progress.retrying(attempt, maxAttempts, delay, error);
+    }
+
+    @Override
+    public void retrying(
+        String partition, int attempt, int maxAttempts, Duration delay, Throwable error) {
+      progress.retrying(partition, attempt, maxAttempts, delay, error);
+    }
+
+    @Override
+    public void finished(IngestSummary s) {
+      List<IngestSummary.Partition> ran =
+          s.partitions().stream().filter(p -> claimed.contains(p.partition())).toList();
+      progress.finished(
+          new IngestSummary(
+              s.job(),
+              s.totalFiles(),
+              s.startIndex(),
+              s.files(),
+              s.rowsRead(),
+              s.newRows(),
+              s.duplicates(),
+              s.badFiles(),
+              s.units(),
+              s.elapsed(),
+              ran));
     }
   }
 

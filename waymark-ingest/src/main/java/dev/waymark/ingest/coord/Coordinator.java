@@ -152,16 +152,9 @@ public final class Coordinator implements AutoCloseable {
                 + ". Point --coordinator at jdbc:postgresql://...");
       }
       c.setAutoCommit(false);
-      Object[] creation = createOrCheck(c, spec, workerId, listener);
+      JobRow job = createOrCheck(c, spec, workerId, listener);
       return new Coordinator(
-          connections,
-          c,
-          spec,
-          workerId,
-          lease,
-          listener,
-          (String) creation[0],
-          (Timestamp) creation[1]);
+          connections, c, spec, workerId, lease, listener, job.createdBy, job.createdAt);
     } catch (SQLException e) {
       closeQuietly(c);
       throw new WaymarkException(
@@ -188,8 +181,14 @@ public final class Coordinator implements AutoCloseable {
         + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
   }
 
-  /** Creates the tables if absent, under a lock: concurrent {@code CREATE TABLE}s can collide. */
-  private static Object[] createOrCheck(
+  /** The job as recorded: its spec, and who created it when. */
+  private record JobRow(JobSpec spec, String createdBy, Timestamp createdAt) {}
+
+  /**
+   * Creates the tables and the job if absent, under a lock (concurrent {@code CREATE TABLE}s can
+   * collide), and checks that the recorded job has {@code spec}.
+   */
+  private static JobRow createOrCheck(
       Connection c, JobSpec spec, String workerId, CoordinatorListener listener)
       throws SQLException {
     try (Statement s = c.createStatement()) {
@@ -216,7 +215,7 @@ public final class Coordinator implements AutoCloseable {
     try (Statement s = c.createStatement()) {
       s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
     }
-    Optional<Object[]> recorded = readJob(c, spec.job());
+    Optional<JobRow> recorded = readJob(c, spec.job());
     if (recorded.isEmpty()) {
       // Epochs start above any checkpoint the job already has (from single-process runs), or the
       // first claim would be fenced by the checkpoint rows' own epoch check.
@@ -265,9 +264,8 @@ public final class Coordinator implements AutoCloseable {
     } else {
       c.commit();
     }
-    Object[] row = recorded.orElseThrow();
-    JobSpec theirs = (JobSpec) row[0];
-    List<String> differences = spec.differencesFrom(theirs);
+    JobRow row = recorded.orElseThrow();
+    List<String> differences = spec.differencesFrom(row.spec);
     if (!differences.isEmpty()) {
       throw new IllegalArgumentException(
           "Job '"
@@ -275,19 +273,19 @@ public final class Coordinator implements AutoCloseable {
               + "' was created in "
               + JOB_TABLE
               + " by worker "
-              + row[1]
+              + row.createdBy
               + " at "
-              + ((Timestamp) row[2]).toInstant()
+              + row.createdAt.toInstant()
               + " with another layout: "
               + String.join("; ", differences)
               + ". Every worker of a job must split and load the input the same way: start this"
               + " one with the job's flags, or use another --job.");
     }
-    return new Object[] {row[1], row[2]};
+    return row;
   }
 
-  /** The job's recorded spec, creator and creation time. */
-  private static Optional<Object[]> readJob(Connection c, String job) throws SQLException {
+  /** The job's row, if it exists. */
+  private static Optional<JobRow> readJob(Connection c, String job) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
             "SELECT partitions, hash, settings, created_by, created_at FROM "
@@ -300,7 +298,7 @@ public final class Coordinator implements AutoCloseable {
         }
         JobSpec recorded =
             new JobSpec(job, rs.getInt(1), rs.getString(2), JobSpec.parseSettings(rs.getString(3)));
-        return Optional.of(new Object[] {recorded, rs.getString(4), rs.getTimestamp(5)});
+        return Optional.of(new JobRow(recorded, rs.getString(4), rs.getTimestamp(5)));
       }
     }
   }
