@@ -37,7 +37,10 @@ import picocli.CommandLine.Spec;
     description = {
       "Loads the files of a directory into a staging table, idempotently, committing the rows of",
       "each unit of work before its checkpoint. Run the same command again after a crash: it",
-      "resumes after the last committed file."
+      "resumes after the last committed file.",
+      "With --partitions P the files are split by CRC-32C of the name mod P; each partition has",
+      "its own checkpoint and W workers run them in parallel. P is recorded for the job: a run",
+      "with another P stops (exit 2) unless --rescan is given."
     })
 class IngestCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

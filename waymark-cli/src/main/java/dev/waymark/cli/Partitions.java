@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.function.Function;
 
 /** The current state of each partition, as the read verbs see it without taking the lock. */
 final class Partitions {
@@ -35,15 +36,27 @@ final class Partitions {
    * @throws WaymarkException if the job has no such partition
    */
   static List<State> read(FileStoreInspector inspector, String partition) {
-    CheckpointReader reader =
-        FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job());
+    return read(
+        FileCheckpointStore.reader(inspector.stateDirectory(), inspector.job()),
+        partition,
+        inspector::checkpointPath);
+  }
+
+  /**
+   * Reads {@code partition} (or, if null, every partition) through any reader; {@code location}
+   * names where a partition's checkpoint is kept.
+   *
+   * @throws WaymarkException if the job has no such partition
+   */
+  static List<State> read(
+      CheckpointReader reader, String partition, Function<String, Path> location) {
     List<String> names = reader.partitions();
     if (partition != null) {
       Names.requireValid("partition", partition);
       if (!names.contains(partition)) {
         throw new WaymarkException(
             "Job '"
-                + inspector.job()
+                + reader.job()
                 + "' has no partition '"
                 + partition
                 + "'; its partitions are "
@@ -54,11 +67,11 @@ final class Partitions {
     }
     List<State> states = new ArrayList<>();
     for (String p : names) {
-      Path path = inspector.checkpointPath(p);
+      Path path = location.apply(p);
       try {
-        states.add(new State(inspector.job(), p, path, reader.read(p), null));
+        states.add(new State(reader.job(), p, path, reader.read(p), null));
       } catch (CheckpointInvalidException e) {
-        states.add(new State(inspector.job(), p, path, Optional.empty(), e));
+        states.add(new State(reader.job(), p, path, Optional.empty(), e));
       }
     }
     return states;

@@ -2,6 +2,9 @@ package dev.waymark.cli;
 
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.ingest.sink.JdbcUrls;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -35,6 +38,13 @@ final class StatusCommand implements Callable<Integer> {
       description = "Only this partition (needs --job; default: every partition).")
   String partition;
 
+  @Option(
+      names = "--db",
+      paramLabel = "JDBC_URL",
+      description =
+          "Read the db checkpoint store (waymark_checkpoint in this database) instead of --state.")
+  String db;
+
   @Mixin Options.Json json;
 
   @Override
@@ -44,11 +54,25 @@ final class StatusCommand implements Callable<Integer> {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--partition needs --job: a partition belongs to one job.");
     }
-    Path dir = state.requireDirectory();
-    List<String> jobs = job.name != null ? List.of(job.name) : FileCheckpointStore.jobs(dir);
+    String where;
+    List<String> jobs;
     List<Partitions.State> all = new ArrayList<>();
-    for (String j : jobs) {
-      all.addAll(Partitions.read(state.requireJob(j), partition));
+    if (db != null) {
+      ConnectionSource connections = ConnectionSource.of(db);
+      where = JdbcUrls.redact(db);
+      jobs = job.name != null ? List.of(job.name) : JdbcCheckpointStore.jobs(connections);
+      for (String j : jobs) {
+        try (JdbcCheckpointStore.Reader reader = JdbcCheckpointStore.reader(connections, j)) {
+          all.addAll(Partitions.read(reader, partition, reader::location));
+        }
+      }
+    } else {
+      Path dir = state.requireDirectory();
+      where = dir.toString();
+      jobs = job.name != null ? List.of(job.name) : FileCheckpointStore.jobs(dir);
+      for (String j : jobs) {
+        all.addAll(Partitions.read(state.requireJob(j), partition));
+      }
     }
     Instant now = Instant.now();
     boolean invalid = all.stream().anyMatch(s -> s.error() != null);
@@ -58,14 +82,14 @@ final class StatusCommand implements Callable<Integer> {
         rows.add(toJson(s, now));
       }
       Map<String, Object> doc = Output.object();
-      doc.put("state", dir.toString());
+      doc.put(db != null ? "db" : "state", where);
       doc.put("partitions", rows);
       o.json(doc);
     } else if (all.isEmpty()) {
       o.out.println(
           jobs.isEmpty()
-              ? "No jobs in " + dir + "."
-              : "No partition of " + jobs + " has committed yet (" + dir + ").");
+              ? "No jobs in " + where + "."
+              : "No partition of " + jobs + " has committed yet (" + where + ").");
     } else {
       Output.Table table =
           new Output.Table(

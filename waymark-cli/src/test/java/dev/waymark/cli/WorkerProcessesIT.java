@@ -397,14 +397,8 @@ class WorkerProcessesIT {
           .computeIfAbsent(Partitioning.id(Partitioning.of(n, PARTITIONS)), k -> new ArrayList<>())
           .add(n);
     }
-    try (JdbcCheckpointStore store =
-        JdbcCheckpointStore.openFencedByPartition(
-            ConnectionSource.of(target.url),
-            IngestTarget.JOB,
-            dev.waymark.checkpoint.jdbc.JdbcStoreOptions.ofDefaults(),
-            (tx, p) -> {
-              throw new AssertionError("read only");
-            })) {
+    try (JdbcCheckpointStore.Reader store =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
       for (Map.Entry<String, List<String>> e : files.entrySet()) {
         List<String> in = e.getValue();
         Optional<Checkpoint> checkpoint = store.read(e.getKey());

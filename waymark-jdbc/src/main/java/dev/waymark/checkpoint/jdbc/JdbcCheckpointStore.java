@@ -3,6 +3,7 @@ package dev.waymark.checkpoint.jdbc;
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
@@ -153,6 +154,121 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     } catch (RuntimeException e) {
       closeQuietly(connection);
       throw e;
+    }
+  }
+
+  /**
+   * A reader of the job's checkpoints that takes no epoch (so it fences no writer) and writes
+   * nothing: for status beside a running job. Close it to release its connection.
+   *
+   * @throws IllegalArgumentException if {@code job} is not a valid name
+   * @throws WaymarkException if the database cannot be reached or holds no checkpoint tables
+   */
+  public static Reader reader(ConnectionSource connections, String job) {
+    Names.requireValid("job", job);
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      requireTables(connection);
+      JdbcCheckpointStore store =
+          new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0, null);
+      return new Reader(store);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot read the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(connection);
+      throw e;
+    }
+  }
+
+  /** The jobs with a checkpoint, a kept version or an epoch in the database, sorted by name. */
+  public static List<String> jobs(ConnectionSource connections) {
+    try (Connection c = connections.open()) {
+      requireTables(c);
+      List<String> jobs = new ArrayList<>();
+      try (Statement s = c.createStatement();
+          ResultSet rs =
+              s.executeQuery(
+                  "SELECT job FROM "
+                      + CHECKPOINT_TABLE
+                      + " UNION SELECT job FROM "
+                      + HISTORY_TABLE
+                      + " UNION SELECT job FROM "
+                      + JOB_TABLE
+                      + " ORDER BY 1")) {
+        while (rs.next()) {
+          jobs.add(rs.getString(1));
+        }
+      }
+      return jobs;
+    } catch (SQLException e) {
+      throw new WaymarkException("Cannot list the jobs in the checkpoint tables: " + e, e);
+    }
+  }
+
+  private static void requireTables(Connection c) throws SQLException {
+    try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), CHECKPOINT_TABLE, null)) {
+      if (!rs.next()) {
+        throw new WaymarkException(
+            "The database holds no "
+                + CHECKPOINT_TABLE
+                + " table (in schema "
+                + c.getSchema()
+                + "): no job has committed a checkpoint to it. Check --db, or use --state for"
+                + " the file store.");
+      }
+    }
+  }
+
+  /** A read-only view of one job's checkpoints in the database; see {@link #reader}. */
+  public static final class Reader implements CheckpointReader, AutoCloseable {
+    private final JdbcCheckpointStore store;
+
+    private Reader(JdbcCheckpointStore store) {
+      this.store = store;
+    }
+
+    @Override
+    public String job() {
+      return store.job();
+    }
+
+    @Override
+    public Optional<Checkpoint> read(String partition) {
+      return store.read(partition);
+    }
+
+    @Override
+    public List<String> partitions() {
+      return store.partitions();
+    }
+
+    @Override
+    public List<Checkpoint> history(String partition) {
+      return store.history(partition);
+    }
+
+    @Override
+    public Optional<PartitionLayout> layout() {
+      try {
+        return store.layout();
+      } catch (WaymarkException e) {
+        return Optional.empty(); // a database from before layouts has no waymark_layout table
+      }
+    }
+
+    /** Where the partition's checkpoint is kept, for messages: the table and its key. */
+    public Path location(String partition) {
+      return store.location(partition);
+    }
+
+    @Override
+    public void close() {
+      store.close();
     }
   }
 
