@@ -517,7 +517,7 @@ public final class Coordinator implements AutoCloseable {
         .isEmpty();
   }
 
-  /** Forgets a partition this worker was fenced out of, or gave up on after {@link #release}. */
+  /** Forgets a partition this worker was fenced out of: its new owner finishes it. */
   public void forget(Lease lease) {
     held.remove(lease.partition());
   }

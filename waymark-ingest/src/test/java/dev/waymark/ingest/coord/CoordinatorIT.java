@@ -207,21 +207,16 @@ class CoordinatorIT {
   }
 
   @Test
-  void theWorkerLoopRunsEachPartitionOnceAcrossWorkersAndStopsWhenTheJobIsDone() throws Exception {
-    Coordinator a = join("a", spec(7), Duration.ofSeconds(3)),
-        b = join("b", spec(7), Duration.ofSeconds(3));
-    List<String> ran = new CopyOnWriteArrayList<>();
-    Worker.PartitionTask task = lease -> ran.add(lease.partition());
+  void aWorkerThatStopsFreesItsPartitionsForAnotherAtOnce() {
+    Coordinator leaving = join("leaving", spec(1), LONG), staying = join("staying", spec(1), LONG);
+    Lease held = leaving.claim().orElseThrow();
 
-    Thread other = new Thread(() -> Worker.run(b, 2, task));
-    other.start();
-    Worker.Result result = Worker.run(a, 2, task);
-    other.join(LONG.toMillis());
+    leaving.close();
+    Lease next = staying.claim().orElseThrow();
 
-    assertThat(other.isAlive()).isFalse();
-    assertThat(ran).containsExactlyInAnyOrder("0", "1", "2", "3", "4", "5", "6");
-    assertThat(result.lost()).isEmpty();
-    assertThat(a.status().jobDone()).isTrue();
+    assertThat(next.partition()).isEqualTo(held.partition());
+    assertThat(next.epoch()).isEqualTo(held.epoch() + 1);
+    assertThat(next.previousOwner()).as("a free partition, not a takeover").isEmpty();
   }
 
   // ---------------------------------------------------------------------------- helpers
