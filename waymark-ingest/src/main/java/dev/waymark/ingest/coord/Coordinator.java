@@ -590,8 +590,11 @@ public final class Coordinator implements AutoCloseable {
       }
       for (Held h : held.values()) {
         if (!h.lost && !renewOne(heartbeatConnection, h.lease)) {
-          reportLost(
-              h, current(heartbeatConnection, h.lease.partition()), "noticed by the heartbeat");
+          Recorded now = current(heartbeatConnection, h.lease.partition());
+          // The same epoch means no one else claimed it: this worker finished or freed it just now.
+          if (now.epoch != h.lease.epoch()) {
+            reportLost(h, now, "noticed by the heartbeat");
+          }
         }
       }
     } catch (SQLException | RuntimeException e) {
