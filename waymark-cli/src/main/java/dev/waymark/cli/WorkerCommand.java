@@ -38,14 +38,18 @@ import picocli.CommandLine.ParseResult;
  */
 @Command(
     name = "worker",
+    mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
-      "Runs one ingestion job together with other worker processes, on this machine or others,",
-      "coordinated through PostgreSQL: each worker claims partitions, renews its leases by",
-      "heartbeat, takes over the partitions of a worker whose lease expired, and commits each",
-      "unit only while the partition's epoch is its own. Every worker must see the same --input",
-      "(a shared file system) and be started with the same layout flags. Ends when every",
-      "partition of the job is done."
+      "Runs one ingestion job together with other worker processes, on this machine",
+      "or others, coordinated through PostgreSQL: each worker claims partitions,",
+      "renews its leases by heartbeat, takes over the partitions of a worker whose",
+      "lease expired, and commits a unit only while the partition's epoch is its",
+      "own. Every worker must see the same --input (a shared file system) and be",
+      "started with the same layout flags. Ends when every partition of the job is",
+      "done. Takes the flags of `waymark ingest`, except that --db defaults to the",
+      "coordinator, checkpoints are always in the database (--checkpoint-store db),",
+      "and --state and --rescan do not apply."
     })
 final class WorkerCommand extends IngestCommand {
   @Option(
