@@ -36,6 +36,8 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * {@code waymark ingest --partitions 4 --workers 2} in a real child JVM: SIGKILLed at random
@@ -164,20 +166,21 @@ class IngestPartitionsIT {
     }
   }
 
-  @Test
+  @ParameterizedTest(name = "{0} with the {1} store")
+  @CsvSource({"SQLITE, file", "POSTGRES, db"})
   @Timeout(value = 5, unit = TimeUnit.MINUTES)
-  void aRescanIntoANewLayoutHaltedHalfwayStillConverges() throws Exception {
+  void aRescanIntoANewLayoutHaltedHalfwayStillConverges(Db db, String store) throws Exception {
     Path feed = tmp.resolve("feed");
     FeedGenerator.generate(feed, 30, 20, 5);
-    try (IngestTarget reference = IngestTarget.fresh(Db.SQLITE, tmp);
-        IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
-      assertThat(IngestTarget.runInProcess(reference.ingestArgs(feed, "file", "1")).exitCode())
+    try (IngestTarget reference = IngestTarget.fresh(db, tmp);
+        IngestTarget target = IngestTarget.fresh(db, tmp)) {
+      assertThat(IngestTarget.runInProcess(reference.ingestArgs(feed, store, "1")).exitCode())
           .isZero();
       IngestTarget.CliRun four =
-          IngestTarget.runInProcess(target.ingestArgs(feed, "file", "1", "--partitions", "4"));
+          IngestTarget.runInProcess(target.ingestArgs(feed, store, "1", "--partitions", "4"));
       assertThat(four.exitCode()).as(four.toString()).isZero();
 
-      List<String> two = target.ingestArgs(feed, "file", "1", "--partitions", "2", "--rescan");
+      List<String> two = target.ingestArgs(feed, store, "1", "--partitions", "2", "--rescan");
       try (IngestChild halted =
           IngestChild.run(
               tmp.resolve("logs"),
@@ -188,18 +191,15 @@ class IngestPartitionsIT {
         assertThat(halted.exitCode()).as(halted.toString()).isEqualTo(IngestChild.KILLED);
         assertThat(halted.err()).contains("WAYMARK_FAULT: halting at mid-relayout");
       }
-      CheckpointReader reader = FileCheckpointStore.reader(target.state, IngestTarget.JOB);
-      assertThat(reader.layout())
+      assertThat(layout(target, store))
           .as("the new layout is recorded only after every old checkpoint is gone")
           .contains(new PartitionLayout(4, Partitioning.HASH));
-      int left = 0;
-      for (String p : List.of("0", "1", "2", "3")) {
-        left += reader.read(p).isPresent() ? 1 : 0;
-      }
-      assertThat(left).as("old partitions still holding a checkpoint").isEqualTo(2);
+      assertThat(checkpoints(target, store, 4).stream().filter(Optional::isPresent).count())
+          .as("old partitions still holding a checkpoint")
+          .isEqualTo(2);
 
       IngestTarget.CliRun refused =
-          IngestTarget.runInProcess(target.ingestArgs(feed, "file", "1", "--partitions", "2"));
+          IngestTarget.runInProcess(target.ingestArgs(feed, store, "1", "--partitions", "2"));
       assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(2);
       assertThat(refused.err())
           .contains("was run with 4 partitions (hash crc32c-utf8-mod), as recorded in ")
@@ -207,16 +207,47 @@ class IngestPartitionsIT {
 
       IngestTarget.CliRun rescan = IngestTarget.runInProcess(two);
       assertThat(rescan.exitCode()).as(rescan.toString()).isZero();
-      assertThat(reader.layout()).contains(new PartitionLayout(2, Partitioning.HASH));
+      assertThat(layout(target, store)).contains(new PartitionLayout(2, Partitioning.HASH));
       assertSameRecords(
           payloads(target.content()),
           payloads(reference.content()),
           target.content(),
           occurrences(feed));
-      assertEveryPartitionAtItsEnd(target, "file", feed, 2);
-      assertThat(reader.read("2")).isEmpty();
-      assertThat(reader.read("3")).isEmpty();
+      assertEveryPartitionAtItsEnd(target, store, feed, 2);
+      List<Optional<Checkpoint>> all = checkpoints(target, store, 4);
+      assertThat(all.get(2)).isEmpty();
+      assertThat(all.get(3)).isEmpty();
     }
+  }
+
+  private static Optional<PartitionLayout> layout(IngestTarget target, String store) {
+    if (store.equals("file")) {
+      return FileCheckpointStore.reader(target.state, IngestTarget.JOB).layout();
+    }
+    try (JdbcCheckpointStore.Reader reader =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      return reader.layout();
+    }
+  }
+
+  /** Partitions 0 to {@code partitions - 1}'s checkpoints, read without fencing the job. */
+  private static List<Optional<Checkpoint>> checkpoints(
+      IngestTarget target, String store, int partitions) {
+    List<Optional<Checkpoint>> found = new ArrayList<>();
+    if (store.equals("file")) {
+      CheckpointReader reader = FileCheckpointStore.reader(target.state, IngestTarget.JOB);
+      for (int p = 0; p < partitions; p++) {
+        found.add(reader.read(Partitioning.id(p)));
+      }
+    } else {
+      try (JdbcCheckpointStore.Reader reader =
+          JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+        for (int p = 0; p < partitions; p++) {
+          found.add(reader.read(Partitioning.id(p)));
+        }
+      }
+    }
+    return found;
   }
 
   /** The number of files committed before a run, from its first line. */
@@ -286,20 +317,7 @@ class IngestPartitionsIT {
   private static void assertEveryPartitionAtItsEnd(
       IngestTarget target, String store, Path feed, int partitions) {
     FileListing all = FileListing.of(feed, IngestOptions.DEFAULT_GLOB);
-    List<Optional<Checkpoint>> found = new ArrayList<>();
-    if (store.equals("file")) {
-      CheckpointReader reader = FileCheckpointStore.reader(target.state, IngestTarget.JOB);
-      for (int p = 0; p < partitions; p++) {
-        found.add(reader.read(Partitioning.id(p)));
-      }
-    } else {
-      try (JdbcCheckpointStore s =
-          JdbcCheckpointStore.open(ConnectionSource.of(target.url), IngestTarget.JOB)) {
-        for (int p = 0; p < partitions; p++) {
-          found.add(s.read(Partitioning.id(p)));
-        }
-      }
-    }
+    List<Optional<Checkpoint>> found = checkpoints(target, store, partitions);
     for (int p = 0; p < partitions; p++) {
       FileListing mine = all.partition(p, partitions);
       assertThat(found.get(p).orElseThrow().cursor())

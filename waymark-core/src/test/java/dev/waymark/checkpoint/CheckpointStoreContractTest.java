@@ -192,4 +192,15 @@ public abstract class CheckpointStoreContractTest {
     store.commit(cursor);
     assertThat(reopen().read().orElseThrow().cursor()).isEqualTo(cursor);
   }
+
+  @Test
+  void recordsTheJobsLayoutAndALaterWriterReadsIt() {
+    assertThat(store.layout()).isEmpty();
+    store.recordLayout(new PartitionLayout(4, "crc32c-utf8-mod"));
+    assertThat(store.layout()).contains(new PartitionLayout(4, "crc32c-utf8-mod"));
+    reopen();
+    assertThat(store.layout()).contains(new PartitionLayout(4, "crc32c-utf8-mod"));
+    store.recordLayout(new PartitionLayout(2, "crc32c-utf8-mod"));
+    assertThat(store.layout()).contains(new PartitionLayout(2, "crc32c-utf8-mod"));
+  }
 }

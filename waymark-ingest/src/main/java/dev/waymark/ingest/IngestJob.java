@@ -2,7 +2,6 @@ package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
-import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.PartitionLayout;
@@ -71,9 +70,6 @@ import java.util.function.Supplier;
  * </ul>
  */
 public final class IngestJob {
-  /** Partition id of an unpartitioned run. */
-  static final String PARTITION = CheckpointReader.DEFAULT_PARTITION;
-
   private static final int CHUNK_ROWS = 2_000;
   private static final int QUEUE_CHUNKS = 8;
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);

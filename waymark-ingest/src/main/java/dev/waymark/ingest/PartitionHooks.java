@@ -22,7 +22,7 @@ interface PartitionHooks {
    * Picks the partition a free worker runs next, or null to let the worker stop. {@code unclaimed}
    * yields, each once, the partitions no worker of this run has taken yet, then null. A partition
    * may be returned again later (after a lease was taken over, say): the runner then resumes it
-   * from its checkpoint.
+   * from its checkpoint. Never return a partition that another worker of this run is still running.
    */
   default String nextPartition(Supplier<String> unclaimed) {
     return unclaimed.get();
