@@ -160,7 +160,8 @@ final class IngestCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
-  private IngestOptions options() {
+  /** The options these flags ask for, checked; also for {@code torture}, which runs them. */
+  IngestOptions options() {
     IngestOptions.Builder b = IngestOptions.builder(input);
     try {
       b.glob(glob)

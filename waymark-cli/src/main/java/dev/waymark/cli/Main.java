@@ -26,6 +26,7 @@ import picocli.CommandLine.ScopeType;
       IngestCommand.class,
       DemoCommand.class,
       GenerateCommand.class,
+      TortureCommand.class,
       CheckpointCommand.class,
       CommandLine.HelpCommand.class
     })
