@@ -38,9 +38,10 @@ import picocli.CommandLine;
  *       delay after the run's first line (by then it has opened the database and the checkpoint),
  *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.5 times
  *       the reference's time from first line to first commit (every restart is cold again), plus
- *       twice the time the remaining files take once warm divided by the remaining kills, at most
- *       0.9 times the time the rest takes. The seed fixes every draw; the instants themselves also
- *       depend on how fast the machine runs.
+ *       twice the time the remaining files take divided by the remaining kills (at the pace the
+ *       attacked runs have shown so far, cold starts included), at most 0.9 times the time the rest
+ *       takes at the reference's warm pace, so that a kill lands before the run completes. The seed
+ *       fixes every draw; the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing), leftover temp files and the audit
@@ -106,6 +107,8 @@ final class Torture {
   private Duration firstCommit = DEFAULT_STARTUP;
   private double filesPerSecond;
   private int attacks; // kills or pauses so far
+  private long observedFiles; // files reported by attacked runs after their first line
+  private double observedSeconds; // and the time they ran after it
 
   Torture(Settings settings, ChildLauncher launcher, PrintWriter log) {
     this.settings = settings;
@@ -240,6 +243,10 @@ final class Torture {
           problems.add("run " + runs + " exited with code " + exit + ": " + child.stderrTail());
         }
         highestReported = Math.max(highestReported, child.lastFileNumber());
+        if (!done && child.firstLine() != null) {
+          observedFiles += child.filesReported();
+          observedSeconds += child.sinceFirstLine().toMillis() / 1e3;
+        }
         log.printf(
             "run %d: %s; %s%n",
             runs, child.firstLine() == null ? "(no output)" : child.firstLine(), fate);
@@ -395,8 +402,15 @@ final class Torture {
   private Duration budget() {
     int left = Math.max(1, settings.kills() - attacks);
     double warmUp = firstCommit.toMillis() / 1e3;
-    double rest = filesPerSecond > 0 ? Math.max(0, total - highestReported) / filesPerSecond : 1;
-    double seconds = Math.min(1.5 * warmUp + 2 * rest / left, 0.9 * (warmUp + rest));
+    int remaining = Math.max(0, total - highestReported);
+    // Restarted runs are cold: once seen, their own pace (warm-up included) spreads the kills.
+    double pace =
+        observedSeconds > 0 && observedFiles > 0
+            ? Math.max(observedFiles / observedSeconds, filesPerSecond / 20)
+            : filesPerSecond;
+    double fastest = Math.max(pace, filesPerSecond);
+    double seconds =
+        Math.min(1.5 * warmUp + 2 * remaining / pace / left, 0.9 * (warmUp + remaining / fastest));
     return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
   }
 

@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "torture",
+    mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
       "Runs 'waymark ingest INGEST_FLAGS' uninterrupted into TABLE_reference, then again into",
