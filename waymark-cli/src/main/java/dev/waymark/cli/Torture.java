@@ -36,12 +36,13 @@ import picocli.CommandLine;
  *   <li><b>When kills land.</b> A share of kills ({@value #STARTUP_SHARE} of them) strikes during
  *       start-up, at a random instant up to the reference's start-up time; the rest strike a random
  *       delay after the run's first line (by then it has opened the database and the checkpoint),
- *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.5 times
+ *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.2 times
  *       the reference's time from first line to first commit (every restart is cold again), plus
- *       twice the time the remaining files take divided by the remaining kills (at the pace the
- *       attacked runs have shown so far, cold starts included), at most 0.9 times the time the rest
- *       takes at the reference's warm pace, so that a kill lands before the run completes. The seed
- *       fixes every draw; the instants also depend on how fast the machine runs.
+ *       the time the remaining files take divided by the remaining kills (at the pace the attacked
+ *       runs have shown so far, cold starts included), at most half the time the rest takes at the
+ *       fastest pace seen, so that each kill lands before the run completes and the last run still
+ *       has work to do. The seed fixes every draw; the instants also depend on how fast the machine
+ *       runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing), leftover temp files and the audit
@@ -107,6 +108,9 @@ final class Torture {
   private Duration firstCommit = DEFAULT_STARTUP;
   private double filesPerSecond;
   private int attacks; // kills or pauses so far
+  private final int[] kills = new int[3]; // during start-up, then before a reported commit, after
+  private int pauses;
+  private Duration paused = Duration.ZERO;
   private long observedFiles; // files reported by attacked runs after their first line
   private double observedSeconds; // and the time they ran after it
 
@@ -132,6 +136,9 @@ final class Torture {
     Runtime.getRuntime().addShutdownHook(hook);
     try {
       return attack(new ArrayList<>(flags), t0);
+    } catch (IllegalArgumentException refused) {
+      deleteRecursively(work); // refused before any run: nothing worth keeping
+      throw refused;
     } finally {
       killCurrent();
       try {
@@ -179,68 +186,15 @@ final class Torture {
     Path logs = Files.createDirectories(work.resolve("logs"));
     reference(referenceFlags, logs, referenceTable);
 
-    int[] kills = new int[3]; // during start-up, after it but before a reported commit, after
-    int pauses = 0;
-    Duration paused = Duration.ZERO;
     int runs = 0;
-    boolean done = false;
-    while (!done) {
+    for (boolean done = false; !done; ) {
       runs++;
       try (TortureChild child = TortureChild.start(launcher, flags, logs, runs)) {
         current = child;
-        String fate;
-        int exit;
-        if (settings.pause()) {
-          int p = 0;
-          Duration here = Duration.ZERO;
-          while (attacks < settings.kills() && !strikeWhen(child)) {
-            Duration length = scale(settings.maxPause(), random.nextDouble());
-            signal(child, "STOP");
-            Thread.sleep(length.toMillis());
-            signal(child, "CONT");
-            attacks++;
-            p++;
-            here = here.plus(length);
-            highestReported = Math.max(highestReported, child.lastFileNumber());
-          }
-          pauses += p;
-          paused = paused.plus(here);
-          exit = child.waitForExit();
-          fate =
-              (p > 0
-                      ? String.format(
-                          "paused %d times for %.1f s in all, then ", p, here.toMillis() / 1e3)
-                      : "")
-                  + (exit == 0 ? "completed" : "exited with code " + exit);
-          // A paused worker may find itself fenced by another on waking (exit 3): it restarts.
-          done = exit == 0 || exit != ExitCode.LOCK_HELD.code || runs > 2 * settings.kills() + 10;
-        } else if (attacks < settings.kills() && !strikeWhen(child)) {
-          exit = child.kill();
-          done = exit == 0;
-          if (done) {
-            fate = "completed as the kill landed";
-          } else {
-            int where = child.firstLine() == null ? 0 : child.filesReported() == 0 ? 1 : 2;
-            kills[where]++;
-            attacks++;
-            fate =
-                where == 0
-                    ? String.format(
-                        "killed %.2f s after launch, during start-up", child.age().toMillis() / 1e3)
-                    : String.format(
-                        "killed %.2f s after its first line, %s",
-                        child.sinceFirstLine().toMillis() / 1e3,
-                        where == 1
-                            ? "before it reported a commit"
-                            : String.format("%,d files reported", child.filesReported()));
-          }
-        } else {
-          exit = child.waitForExit();
-          fate = exit == 0 ? "completed" : "exited with code " + exit;
-          done = true;
-        }
-        if (done && exit != 0) {
-          problems.add("run " + runs + " exited with code " + exit + ": " + child.stderrTail());
+        Outcome o = settings.pause() ? pauseRun(child, runs) : killRun(child);
+        done = o.done();
+        if (done && o.exit() != 0) {
+          problems.add("run " + runs + " exited with code " + o.exit() + ": " + child.stderrTail());
         }
         highestReported = Math.max(highestReported, child.lastFileNumber());
         if (!done && child.firstLine() != null) {
@@ -249,7 +203,7 @@ final class Torture {
         }
         log.printf(
             "run %d: %s; %s%n",
-            runs, child.firstLine() == null ? "(no output)" : child.firstLine(), fate);
+            runs, child.firstLine() == null ? "(no output)" : child.firstLine(), o.fate());
         log.flush();
       } finally {
         current = null;
@@ -267,43 +221,85 @@ final class Torture {
       tables.drop(referenceTable);
       tables.forget(dbStore, referenceState, referenceJob);
     }
-    Result result =
-        new Result(
-            settings,
-            table,
-            referenceTable,
-            generated,
-            kills[0] + kills[1] + kills[2],
-            kills[0],
-            kills[0] + kills[1],
-            pauses,
-            paused,
-            runs,
-            rows,
-            checkpoints,
-            List.copyOf(problems),
-            null,
-            Duration.ofNanos(System.nanoTime() - t0));
-    if (result.passed()) {
+    boolean clean = problems.isEmpty() && rows.same();
+    if (clean) {
       deleteRecursively(work);
-      return result;
     }
     return new Result(
         settings,
         table,
         referenceTable,
         generated,
-        result.kills(),
-        result.killsDuringStartup(),
-        result.killsBeforeFirstCommit(),
+        kills[0] + kills[1] + kills[2],
+        kills[0],
+        kills[0] + kills[1],
         pauses,
         paused,
         runs,
         rows,
         checkpoints,
-        result.problems(),
-        logs,
-        result.elapsed());
+        List.copyOf(problems),
+        clean ? null : logs,
+        Duration.ofNanos(System.nanoTime() - t0));
+  }
+
+  /** How one run ended: its exit value, a phrase for its line, and whether it was the last. */
+  private record Outcome(int exit, String fate, boolean done) {}
+
+  /** Kills the run at a chosen instant, unless kills are used up or it exits first. */
+  private Outcome killRun(TortureChild child) throws InterruptedException {
+    if (attacks >= settings.kills() || strikeWhen(child)) {
+      int exit = child.waitForExit();
+      return new Outcome(exit, exit == 0 ? "completed" : "exited with code " + exit, true);
+    }
+    int exit = child.kill();
+    if (exit == 0) {
+      return new Outcome(0, "completed as the kill landed", true);
+    }
+    int where = child.firstLine() == null ? 0 : child.filesReported() == 0 ? 1 : 2;
+    kills[where]++;
+    attacks++;
+    String fate =
+        where == 0
+            ? String.format(
+                "killed %.2f s after launch, during start-up", child.age().toMillis() / 1e3)
+            : String.format(
+                "killed %.2f s after its first line, %s",
+                child.sinceFirstLine().toMillis() / 1e3,
+                where == 1
+                    ? "before it reported a commit"
+                    : String.format("%,d files reported", child.filesReported()));
+    return new Outcome(exit, fate, false);
+  }
+
+  /**
+   * Pauses the run at chosen instants until the pauses are used up, then lets it end; a run that a
+   * pause got fenced by another worker (exit 3) is restarted, within reason.
+   */
+  private Outcome pauseRun(TortureChild child, int run) throws InterruptedException {
+    int n = 0;
+    Duration here = Duration.ZERO;
+    while (attacks < settings.kills() && !strikeWhen(child)) {
+      Duration length = scale(settings.maxPause(), random.nextDouble());
+      signal(child, "STOP");
+      Thread.sleep(length.toMillis());
+      signal(child, "CONT");
+      attacks++;
+      n++;
+      here = here.plus(length);
+      highestReported = Math.max(highestReported, child.lastFileNumber());
+    }
+    pauses += n;
+    paused = paused.plus(here);
+    int exit = child.waitForExit();
+    String fate =
+        (n > 0
+                ? String.format(
+                    "paused %d times for %.1f s in all, then ", n, here.toMillis() / 1e3)
+                : "")
+            + (exit == 0 ? "completed" : "exited with code " + exit);
+    boolean fenced = exit == ExitCode.LOCK_HELD.code && run <= 2 * settings.kills() + 10;
+    return new Outcome(exit, fate, !fenced);
   }
 
   /** Refuses to go on over a user's data, or clears it when asked to with --fresh-table. */
@@ -410,7 +406,7 @@ final class Torture {
             : filesPerSecond;
     double fastest = Math.max(pace, filesPerSecond);
     double seconds =
-        Math.min(1.5 * warmUp + 2 * remaining / pace / left, 0.9 * (warmUp + remaining / fastest));
+        Math.min(1.2 * warmUp + remaining / pace / left, 0.5 * (warmUp + remaining / fastest));
     return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
   }
 

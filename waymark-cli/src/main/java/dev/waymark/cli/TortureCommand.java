@@ -161,8 +161,13 @@ final class TortureCommand implements Callable<Integer> {
     } else {
       out.printf(
           "  kills             %d (SIGKILL; %d during start-up, %d before the run reported its"
-              + " first commit)%n",
-          r.kills(), r.killsDuringStartup(), r.killsBeforeFirstCommit());
+              + " first commit)%s%n",
+          r.kills(),
+          r.killsDuringStartup(),
+          r.killsBeforeFirstCommit(),
+          r.kills() < r.settings().kills()
+              ? "; " + r.settings().kills() + " planned, the last run completed first"
+              : "");
     }
     out.printf("  restarts          %d%n", r.restarts());
     out.printf("  rows expected     %,d (%s, uninterrupted)%n", c.expected(), r.referenceTable());
@@ -202,6 +207,7 @@ final class TortureCommand implements Callable<Integer> {
     m.put("seed", r.settings().seed());
     m.put("mode", r.settings().pause() ? "pause" : "kill");
     m.put("kills", (long) r.kills());
+    m.put("kills_planned", (long) r.settings().kills());
     m.put("kills_during_startup", (long) r.killsDuringStartup());
     m.put("kills_before_first_commit", (long) r.killsBeforeFirstCommit());
     m.put("pauses", (long) r.pauses());
