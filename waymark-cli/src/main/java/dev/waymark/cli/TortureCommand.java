@@ -25,13 +25,19 @@ import picocli.CommandLine.Spec;
     name = "torture",
     mixinStandardHelpOptions = true,
     sortOptions = false,
+    customSynopsis = {
+      "waymark torture [--kills=N] [--seed=S] [--pause] [--fresh-table]",
+      "                [--keep-reference] [--json] [OPTIONS] -- INGEST_FLAGS..."
+    },
     description = {
-      "Runs 'waymark ingest INGEST_FLAGS' uninterrupted into TABLE_reference, then again into",
-      "TABLE in a child process killed with SIGKILL at seeded random instants and restarted until",
-      "it completes; then compares: same rows (dedup key and payload), none missing, none twice,",
-      "rows per source file, the checkpoint valid and at the end, no temp file left. Without",
-      "--input a feed is generated. Exit 0 and PASS if all agree, 1 and FAIL if not.",
-      "Example: waymark torture --kills 30 -- --db jdbc:postgresql://host/db --commit-every 1"
+      "Runs 'waymark ingest INGEST_FLAGS' uninterrupted into TABLE_reference, then",
+      "again into TABLE in a child JVM killed with SIGKILL at seeded random instants",
+      "and restarted until it completes. Then compares: the same rows (dedup key and",
+      "payload), none missing, none twice, rows per source file, the checkpoint",
+      "valid and at the end, no temp file left. Without --input it generates a feed.",
+      "PASS exits 0, FAIL exits 1. Refuses (exit 2, changing nothing) a TABLE that",
+      "holds rows or a job with a checkpoint, unless --fresh-table.",
+      "Example: waymark torture --kills 30 -- --db jdbc:postgresql://h/db"
     })
 final class TortureCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
