@@ -1,6 +1,8 @@
 package dev.waymark.cli;
 
+import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.AtomicFileWriter;
 import dev.waymark.checkpoint.file.FileStoreAudit;
@@ -319,7 +321,7 @@ final class Torture {
     if (referenceRows >= 0) {
       inTheWay.add(String.format("table %s exists (%,d rows)", referenceTable, referenceRows));
     }
-    String where = dbStore ? "in " + "waymark_checkpoint" : "in " + state;
+    String where = dbStore ? "in waymark_checkpoint" : "in " + state;
     if (!tables.checkpoints(dbStore, state, job).isEmpty()) {
       inTheWay.add("job '" + job + "' has a checkpoint " + where);
     }
@@ -358,7 +360,7 @@ final class Torture {
       current = child;
       int exit = child.waitForExit();
       if (exit != 0) {
-        throw new dev.waymark.WaymarkException(
+        throw new WaymarkException(
             "the uninterrupted reference run (into "
                 + referenceTable
                 + ") exited with code "
@@ -474,9 +476,8 @@ final class Torture {
               + ", "
               + c.cursor());
     }
-    if (reference.keySet().equals(Set.of(dev.waymark.checkpoint.CheckpointReader.DEFAULT_PARTITION))
-        && mine.get(dev.waymark.checkpoint.CheckpointReader.DEFAULT_PARTITION)
-            instanceof Checkpoint c
+    if (reference.keySet().equals(Set.of(CheckpointReader.DEFAULT_PARTITION))
+        && mine.get(CheckpointReader.DEFAULT_PARTITION) instanceof Checkpoint c
         && total > 0) {
       Cursor end = Cursor.ofFile(listing.name(total - 1), total);
       if (!c.cursor().equals(end)) {
