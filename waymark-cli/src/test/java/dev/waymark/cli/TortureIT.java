@@ -7,17 +7,20 @@ import dev.waymark.checkpoint.jdbc.TestDatabases;
 import dev.waymark.ingest.FeedGenerator;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.Statement;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -183,6 +186,9 @@ class TortureIT {
     assertThat(run.out()).endsWith("FAIL\n").contains("logs kept in ");
     assertThat(figure(run.out(), "missing           ([\\d,]+)")).isPositive();
     assertThat(figure(run.out(), "files differing   (\\d+)")).isPositive();
+    Matcher logs = Pattern.compile("logs kept in +(\\S+)").matcher(run.out());
+    assertThat(logs.find()).isTrue();
+    deleteRecursively(Path.of(logs.group(1)).getParent()); // kept for a person; not for CI
 
     // The same attack, the same seed, on the real ingest: nothing missing.
     String real = "jdbc:sqlite:" + tmp.resolve("real.db");
@@ -280,6 +286,14 @@ class TortureIT {
     Matcher m = Pattern.compile(regex).matcher(out);
     assertThat(m.find()).as("'%s' in:%n%s", regex, out).isTrue();
     return Integer.parseInt(m.group(1).replace(",", ""));
+  }
+
+  private static void deleteRecursively(Path dir) throws Exception {
+    try (Stream<Path> walk = Files.walk(dir)) {
+      for (Path p : walk.sorted(Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
   }
 
   static long count(String url, String sql) throws Exception {
