@@ -42,9 +42,9 @@ import picocli.CommandLine;
  *       the reference's time from first line to first commit (every restart is cold again), plus
  *       the time the remaining files take divided by the remaining kills (at the pace the attacked
  *       runs have shown so far, cold starts included), at most half the time the rest takes at the
- *       fastest pace seen, so that each kill lands before the run completes and the last run still
- *       has work to do. The seed fixes every draw; the instants also depend on how fast the machine
- *       runs.
+ *       fastest pace seen (in the reference or in an attacked run once it had committed), so that
+ *       each kill lands before the run completes and the last run still has work to do. The seed
+ *       fixes every draw; the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing), leftover temp files and the audit
@@ -115,6 +115,7 @@ final class Torture {
   private Duration paused = Duration.ZERO;
   private long observedFiles; // files reported by attacked runs after their first line
   private double observedSeconds; // and the time they ran after it
+  private double fastestSeen; // files per second of an attacked run once it had committed
 
   Torture(Settings settings, ChildLauncher launcher, PrintWriter log) {
     this.settings = settings;
@@ -202,6 +203,11 @@ final class Torture {
         if (!done && child.firstLine() != null) {
           observedFiles += child.filesReported();
           observedSeconds += child.sinceFirstLine().toMillis() / 1e3;
+          if (child.filesReported() > 1) {
+            double warm = child.sinceFirstLine().minus(child.firstCommit()).toMillis() / 1e3;
+            fastestSeen =
+                Math.max(fastestSeen, (child.filesReported() - 1) / Math.max(0.001, warm));
+          }
         }
         log.printf(
             "run %d: %s; %s%n",
@@ -406,7 +412,7 @@ final class Torture {
         observedSeconds > 0 && observedFiles > 0
             ? Math.max(observedFiles / observedSeconds, filesPerSecond / 20)
             : filesPerSecond;
-    double fastest = Math.max(pace, filesPerSecond);
+    double fastest = Math.max(Math.max(pace, filesPerSecond), fastestSeen);
     double seconds =
         Math.min(1.2 * warmUp + remaining / pace / left, 0.5 * (warmUp + remaining / fastest));
     return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
