@@ -196,7 +196,10 @@ class IngestCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
-  /** The run's options from the flags; {@link WorkerCommand} adjusts the flags first. */
+  /**
+   * The options these flags ask for, checked; {@link WorkerCommand} adjusts the flags first, and
+   * {@code torture} runs them.
+   */
   IngestOptions options() {
     IngestOptions.Builder b = IngestOptions.builder(input);
     try {
