@@ -1,6 +1,8 @@
 package dev.waymark.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.entry;
 
 import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Cursor;
@@ -30,6 +32,7 @@ import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.LockSupport;
+import java.util.function.IntConsumer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -99,6 +102,50 @@ class SharedCheckpointMistakeIT {
             ATTEMPTS)
         .isNotEmpty();
     assertThat(divergences.get(0)).containsPattern("lost skus_[0-9]{5}\\.json");
+  }
+
+  /**
+   * The same loss without timing luck: the worker on the first file stalls until the other worker's
+   * checkpoints say three files are done, then dies before inserting it (in this JVM: its thread
+   * throws). The other worker carries the cursor to the end; the rerun has nothing to do.
+   */
+  @Test
+  @Timeout(value = 2, unit = TimeUnit.MINUTES)
+  void aWorkerDyingOnAFileTheCursorHasPassedLosesThatFileForCertain() throws Exception {
+    Path feed = writeFeed(tmp.resolve("feed"));
+    try (IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
+      CheckpointReader reader = FileCheckpointStore.reader(target.state, IngestTarget.JOB);
+      IntConsumer dieOnTheFirstFile =
+          index -> {
+            if (index == 0) {
+              long deadline = System.nanoTime() + Duration.ofMinutes(1).toNanos();
+              while (filesDone(reader) < 3 && System.nanoTime() < deadline) {
+                LockSupport.parkNanos(Duration.ofMillis(1).toNanos());
+              }
+              throw new IllegalStateException(
+                  filesDone(reader) >= 3
+                      ? "simulated crash on file 0 after the cursor passed it"
+                      : "the other worker did not pass file 0 within a minute");
+            }
+          };
+      assertThatThrownBy(
+              () ->
+                  SharedCheckpointParallelLoader.load(
+                      feed, target.url, target.state, IngestTarget.JOB, dieOnTheFirstFile))
+          .hasRootCauseMessage("simulated crash on file 0 after the cursor passed it");
+      SharedCheckpointParallelLoader.load(
+          feed, target.url, target.state, IngestTarget.JOB, index -> {});
+
+      Divergence d = compare(feed, target);
+      System.out.println("Shared-checkpoint mistake, forced interleaving: " + d);
+      assertThat(d.lostFiles).containsExactly(entry(FeedGenerator.fileName(0), BIG));
+      assertThat(d.missingRecords).isEqualTo(BIG);
+      assertThat(filesDone(reader)).isEqualTo(FILES);
+    }
+  }
+
+  private static long filesDone(CheckpointReader reader) {
+    return reader.read("0").map(c -> c.cursor().number(Cursor.FILES).orElseThrow()).orElse(0L);
   }
 
   @Test

@@ -15,10 +15,13 @@ import dev.waymark.ingest.source.Format;
 import dev.waymark.ingest.source.RecordSource;
 import dev.waymark.ingest.source.SourceRecord;
 import java.nio.file.Path;
+import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.IntConsumer;
 
 /**
  * <b>Deliberately broken, test code only</b> (never reachable from the CLI): the chapter's fourth
@@ -46,19 +49,35 @@ final class SharedCheckpointParallelLoader {
   private final String url;
   private final FileCheckpointStore store;
   private final AtomicInteger next;
+  private final IntConsumer beforeInsert;
 
   private SharedCheckpointParallelLoader(
-      FileListing listing, String url, FileCheckpointStore store, int start) {
+      FileListing listing,
+      String url,
+      FileCheckpointStore store,
+      int start,
+      IntConsumer beforeInsert) {
     this.listing = listing;
     this.url = url;
     this.store = store;
     this.next = new AtomicInteger(start);
+    this.beforeInsert = beforeInsert;
   }
 
   public static void main(String[] args) throws Exception {
-    FileListing listing = FileListing.of(Path.of(args[0]), IngestOptions.DEFAULT_GLOB);
-    String url = args[1];
-    try (FileCheckpointStore store = FileCheckpointStore.open(Path.of(args[2]), args[3])) {
+    load(Path.of(args[0]), args[1], Path.of(args[2]), args[3], index -> {});
+  }
+
+  /**
+   * Loads the feed from the job-wide cursor on; {@code beforeInsert} runs in the worker before it
+   * inserts each file's rows (tests use it to stall or fail one worker on a chosen file).
+   *
+   * @throws IllegalStateException wrapping the first failure of a worker, after both stopped
+   */
+  static void load(Path feed, String url, Path state, String job, IntConsumer beforeInsert)
+      throws Exception {
+    FileListing listing = FileListing.of(feed, IngestOptions.DEFAULT_GLOB);
+    try (FileCheckpointStore store = FileCheckpointStore.open(state, job)) {
       int start = resumeIndex(store);
       System.out.println("starting at file " + start + " of " + listing.size());
       try (Sink sink = Sink.open(url, spec())) {
@@ -66,9 +85,9 @@ final class SharedCheckpointParallelLoader {
         sink.commit();
       }
       SharedCheckpointParallelLoader loader =
-          new SharedCheckpointParallelLoader(listing, url, store, start);
+          new SharedCheckpointParallelLoader(listing, url, store, start, beforeInsert);
       List<Thread> workers = new ArrayList<>();
-      List<Throwable> failures = new ArrayList<>();
+      List<Throwable> failures = new CopyOnWriteArrayList<>();
       for (int w = 0; w < WORKERS; w++) {
         Thread t = new Thread(loader::work, "worker-" + w);
         t.setUncaughtExceptionHandler((th, e) -> failures.add(e));
@@ -98,11 +117,14 @@ final class SharedCheckpointParallelLoader {
   private void work() {
     try (Sink sink = Sink.open(url, spec())) {
       for (int i = next.getAndIncrement(); i < listing.size(); i = next.getAndIncrement()) {
-        sink.insert(rows(i)); // read the whole file first: the write lock is held only to insert
+        List<Row> rows =
+            rows(i); // read the whole file first: the write lock is held only to insert
+        beforeInsert.accept(i);
+        sink.insert(rows);
         sink.commit();
         advanceCheckpoint(i);
       }
-    } catch (Exception e) {
+    } catch (SQLException e) {
       throw new IllegalStateException(e);
     }
   }
