@@ -122,6 +122,8 @@ public final class CanonicalJson {
       writeString(s, out);
     } else if (value instanceof Boolean b) {
       out.ascii(b ? "true" : "false");
+    } else if (value instanceof Long l && mode == NumberMode.EXACT) {
+      out.decimal(l); // below 10^21 the layout is plain digits
     } else if (value instanceof Number n) {
       out.ascii(number(n, mode));
     } else if (value instanceof Map<?, ?> map) {
@@ -146,24 +148,37 @@ public final class CanonicalJson {
     }
   }
 
+  /**
+   * Writes an object with its members sorted by key. The keys are sorted as a plain array (most
+   * records arrive with the same key order, and a sorted array is left as it is); the values are
+   * looked up by key, which avoids copying the entry set.
+   */
   private static void writeObject(Map<?, ?> map, NumberMode mode, Sink out, int depth) {
-    List<Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
-    for (Map.Entry<?, ?> e : entries) {
-      if (!(e.getKey() instanceof String)) {
-        throw new Unencodable("an object key is a " + typeOf(e.getKey()) + ", not a string");
+    String[] keys = new String[map.size()];
+    int n = 0;
+    boolean sorted = true;
+    for (Object k : map.keySet()) {
+      if (!(k instanceof String key)) {
+        throw new Unencodable("an object key is a " + typeOf(k) + ", not a string");
       }
+      if (n > 0 && sorted && keys[n - 1].compareTo(key) > 0) {
+        sorted = false;
+      }
+      keys[n++] = key;
     }
-    entries.sort((a, b) -> ((String) a.getKey()).compareTo((String) b.getKey()));
+    if (!sorted) {
+      Arrays.sort(keys); // String order: UTF-16 code units, as RFC 8785 requires
+    }
     out.put('{');
-    for (int i = 0; i < entries.size(); i++) {
+    for (int i = 0; i < n; i++) {
       if (i > 0) {
         out.put(',');
       }
-      String key = (String) entries.get(i).getKey();
+      String key = keys[i];
       try {
         writeString(key, out);
         out.put(':');
-        write(entries.get(i).getValue(), mode, out, depth + 1);
+        write(map.get(key), mode, out, depth + 1);
       } catch (Unencodable e) {
         throw e.at(key);
       }
@@ -180,6 +195,7 @@ public final class CanonicalJson {
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   private static void writeString(String s, Sink out) {
+    out.reserve(s.length() * 3 + 2); // at most 3 bytes per UTF-16 unit, plus the quotes
     out.put('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -349,8 +365,38 @@ public final class CanonicalJson {
     }
 
     void ascii(String s) {
+      reserve(s.length());
       for (int i = 0; i < s.length(); i++) {
-        put(s.charAt(i));
+        bytes[size++] = (byte) s.charAt(i);
+      }
+    }
+
+    /** Writes {@code v} in plain decimal digits, without a {@code String} in between. */
+    void decimal(long v) {
+      if (v == Long.MIN_VALUE) {
+        ascii(Long.toString(v));
+        return;
+      }
+      reserve(20);
+      if (v < 0) {
+        bytes[size++] = '-';
+        v = -v;
+      }
+      int digits = 1;
+      for (long t = v; t >= 10; t /= 10) {
+        digits++;
+      }
+      for (int i = size + digits - 1; i >= size; i--) {
+        bytes[i] = (byte) ('0' + v % 10);
+        v /= 10;
+      }
+      size += digits;
+    }
+
+    /** Makes room for {@code n} more bytes, so that a caller's writes need not check one by one. */
+    void reserve(int n) {
+      if (size + n > bytes.length) {
+        bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + n));
       }
     }
 

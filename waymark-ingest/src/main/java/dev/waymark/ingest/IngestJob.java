@@ -304,7 +304,9 @@ public final class IngestJob {
           unit.add(result);
           if (i == listing.size() - 1
               || o.commitPolicy.unitComplete(
-                  unit.size(), Duration.ofNanos(System.nanoTime() - unitStart))) {
+                  unit.size(),
+                  Duration.ofNanos(System.nanoTime() - unitStart),
+                  unitsCommitted == 0)) {
             commitUnit();
           }
         }
@@ -596,6 +598,9 @@ public final class IngestJob {
         throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
       }
     }
+    if (pointers.isEmpty()) {
+      return new Row(key, payload, name, List.of());
+    }
     List<String> columns = new ArrayList<>(pointers.size());
     for (JsonPointer p : pointers) {
       Object v = p.find(r.fields());
@@ -619,8 +624,14 @@ public final class IngestJob {
       return s.indexOf('\0') >= 0;
     }
     if (value instanceof Map<?, ?> m) {
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (holdsNul(e.getKey()) || holdsNul(e.getValue())) {
+      // Keys, then values: iterating the entries of the source's unmodifiable map would wrap each.
+      for (Object k : m.keySet()) {
+        if (holdsNul(k)) {
+          return true;
+        }
+      }
+      for (Object v : m.values()) {
+        if (holdsNul(v)) {
           return true;
         }
       }

@@ -1,6 +1,5 @@
 package dev.waymark.ingest.sink;
 
-import java.sql.Array;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -82,17 +81,13 @@ final class PostgresSink extends JdbcSink {
     if (insert == null) {
       insert = connection.prepareStatement(insertSql);
     }
-    insert.setArray(1, textArray(keys));
-    insert.setArray(2, textArray(payloads));
-    insert.setArray(3, textArray(files));
+    insert.setObject(1, keys);
+    insert.setObject(2, payloads);
+    insert.setObject(3, files);
     for (int c = 0; c < extra; c++) {
-      insert.setArray(4 + c, textArray(columns[c]));
+      insert.setObject(4 + c, columns[c]);
     }
     return insert.executeUpdate();
-  }
-
-  private Array textArray(String[] values) throws SQLException {
-    return connection.createArrayOf("text", values);
   }
 
   @Override
