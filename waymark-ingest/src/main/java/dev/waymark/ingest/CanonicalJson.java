@@ -5,6 +5,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -149,36 +150,36 @@ public final class CanonicalJson {
   }
 
   /**
-   * Writes an object with its members sorted by key. The keys are sorted as a plain array (most
-   * records arrive with the same key order, and a sorted array is left as it is); the values are
-   * looked up by key, which avoids copying the entry set.
+   * Writes an object with its members sorted by key. Keys and values are taken in one pass in the
+   * map's order; the sorted order is a permutation of it, which the {@link Sink} remembers for the
+   * last key lists it saw: records of one feed repeat a few key lists (Jackson hands out the same
+   * key strings), so most objects are neither sorted nor looked up by key.
    */
   private static void writeObject(Map<?, ?> map, NumberMode mode, Sink out, int depth) {
-    String[] keys = new String[map.size()];
-    int n = 0;
-    boolean sorted = true;
-    for (Object k : map.keySet()) {
-      if (!(k instanceof String key)) {
-        throw new Unencodable("an object key is a " + typeOf(k) + ", not a string");
+    int n = map.size();
+    Object[] keys = new Object[n];
+    Object[] values = new Object[n];
+    Iterator<?> k = map.keySet().iterator();
+    Iterator<?> v = map.values().iterator();
+    for (int i = 0; i < n; i++) {
+      Object key = k.next();
+      if (!(key instanceof String)) {
+        throw new Unencodable("an object key is a " + typeOf(key) + ", not a string");
       }
-      if (n > 0 && sorted && keys[n - 1].compareTo(key) > 0) {
-        sorted = false;
-      }
-      keys[n++] = key;
+      keys[i] = key;
+      values[i] = v.next();
     }
-    if (!sorted) {
-      Arrays.sort(keys); // String order: UTF-16 code units, as RFC 8785 requires
-    }
+    int[] order = out.sortedOrder(keys);
     out.put('{');
     for (int i = 0; i < n; i++) {
       if (i > 0) {
         out.put(',');
       }
-      String key = keys[i];
+      String key = (String) keys[order[i]];
       try {
         writeString(key, out);
         out.put(':');
-        write(map.get(key), mode, out, depth + 1);
+        write(values[order[i]], mode, out, depth + 1);
       } catch (Unencodable e) {
         throw e.at(key);
       }
@@ -210,6 +211,7 @@ public final class CanonicalJson {
           case '\r' -> out.ascii("\\r");
           default -> {
             if (c < 0x20) {
+              out.nul |= c == 0;
               out.ascii("\\u00");
               out.put(HEX[c >> 4]);
               out.put(HEX[c & 0xF]);
@@ -350,8 +352,18 @@ public final class CanonicalJson {
 
   /** A growable byte buffer; cheaper than a stream for the many one-byte writes. */
   static final class Sink {
+    private static final int SHAPES = 8;
+
     private byte[] bytes;
     private int size;
+
+    /** Whether a string written since {@link #reset()} held U+0000. */
+    boolean nul;
+
+    // The last key lists seen (in map order) and their sorted order, replaced round robin.
+    private final Object[][] shapeKeys = new Object[SHAPES][];
+    private final int[][] shapeOrder = new int[SHAPES][];
+    private int nextShape;
 
     Sink(int capacity) {
       bytes = new byte[capacity];
@@ -402,6 +414,47 @@ public final class CanonicalJson {
 
     void reset() {
       size = 0;
+      nul = false;
+    }
+
+    /**
+     * The indexes of {@code keys} (strings) in sorted order: by UTF-16 code units, as RFC 8785
+     * requires ({@link String#compareTo}). The caller must not change the returned array.
+     */
+    int[] sortedOrder(Object[] keys) {
+      for (int s = 0; s < SHAPES; s++) {
+        if (sameKeys(shapeKeys[s], keys)) {
+          return shapeOrder[s];
+        }
+      }
+      int n = keys.length;
+      int[] order = new int[n];
+      for (int i = 0; i < n; i++) { // insertion sort: objects have few keys
+        int j = i;
+        while (j > 0 && ((String) keys[order[j - 1]]).compareTo((String) keys[i]) > 0) {
+          order[j] = order[j - 1];
+          j--;
+        }
+        order[j] = i;
+      }
+      if (n <= 64) { // a huge object is not worth remembering
+        shapeKeys[nextShape] = keys;
+        shapeOrder[nextShape] = order;
+        nextShape = (nextShape + 1) % SHAPES;
+      }
+      return order;
+    }
+
+    private static boolean sameKeys(Object[] known, Object[] keys) {
+      if (known == null || known.length != keys.length) {
+        return false;
+      }
+      for (int i = 0; i < keys.length; i++) {
+        if (known[i] != keys[i] && !known[i].equals(keys[i])) {
+          return false;
+        }
+      }
+      return true;
     }
 
     byte[] array() {

@@ -579,14 +579,15 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
-    if (postgres && holdsNul(r.fields())) {
+    // The one-encoding path notices U+0000 as it encodes; the other walks the record for it.
+    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
+    if (postgres && (keyed != null ? keyed.nul() : holdsNul(r.fields()))) {
       throw r.refuse(
           BadInputException.Reason.NUL_BYTE,
           "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
     }
     String key;
     String payload;
-    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
     if (keyed != null) { // the key hashed the payload's bytes: one encoding for both
       key = keyed.key();
       payload = keyed.canonical();
