@@ -19,7 +19,7 @@
 #               JdbcBatchItemWriter with ON CONFLICT, reWriteBatchedInserts=true, JDBC job repository;
 #               its repository and table are created fresh before the timed run
 # With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change).
-# JAR, BENCH_CLASSES, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
+# JAR, BENCH_CLASSES, BENCH_LIB, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
 # Then once: resume at the proportional point of file 8,217 of 14,200 (time to first commit, full run time),
 # and the per-unit cost of each checkpoint store (CheckpointCost) for the checkpoint share.
 # Times are wall times of the whole process (JVM start included for the Java ones).
@@ -33,7 +33,8 @@ URL="jdbc:postgresql://127.0.0.1:5432/$DB?user=postgres"
 JAR="${JAR:-$root/waymark-cli/target/waymark.jar}"
 BENCH_CLASSES="${BENCH_CLASSES:-$root/waymark-bench/target/classes}"
 CP="$JAR:$BENCH_CLASSES"
-SB_CP="$BENCH_CLASSES:$root/waymark-bench/target/lib/*"   # the Spring Batch peer's own class path
+BENCH_LIB="${BENCH_LIB:-$root/waymark-bench/target/lib}"
+SB_CP="$BENCH_CLASSES:$BENCH_LIB/*"   # the Spring Batch peer's own class path
 REF="${REF:-/work/shared/reference/reference_pipeline.py}"
 JAVA="${JAVA:-java}"
 feed="$WORK/feed$FILES"
@@ -46,7 +47,7 @@ now_ms() { date +%s%3N; }
 count() { pg -d "$DB" -c "SELECT count(*) FROM $1"; }
 
 mkdir -p "$WORK" "$log"
-[ -f "$JAR" ] && [ -d "$BENCH_CLASSES/dev/waymark/bench/ingest" ] && [ -d "$root/waymark-bench/target/lib" ] || {
+[ -f "$JAR" ] && [ -d "$BENCH_CLASSES/dev/waymark/bench/ingest" ] && [ -d "$BENCH_LIB" ] || {
   echo "build first: mvn -B -DskipTests -pl waymark-bench,waymark-cli -am package" >&2; exit 1; }
 pg -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 || pg -d postgres -c "CREATE DATABASE $DB"
 [ -d "$feed" ] || "$JAVA" -jar "$JAR" generate --files "$FILES" --rows 100 --seed 1 --out "$feed"

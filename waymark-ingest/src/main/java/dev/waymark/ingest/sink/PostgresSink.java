@@ -13,7 +13,9 @@ import java.util.Optional;
  * unnest(?::text[], ...) ON CONFLICT (dedup_key) DO NOTHING}, with the unit's rows as array
  * parameters; its update count is the number of rows really inserted. Chosen by measurement (see
  * BENCHMARKS.md): per unit it costs one round trip, where batched inserts cost one per batch and
- * COPY needs a temp table and a second statement.
+ * COPY needs a temp table and a second statement. The arrays are bound as {@code String[]}, which
+ * pgjdbc sends in PostgreSQL's binary array format: no quoting and escaping of every payload's
+ * quotes on either side, as {@code createArrayOf} text literals need.
  */
 final class PostgresSink extends JdbcSink {
   private final String insertSql;
