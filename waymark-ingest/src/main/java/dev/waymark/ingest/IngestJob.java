@@ -684,7 +684,9 @@ public final class IngestJob {
           unit.add(result);
           if (i == listing.size() - 1
               || o.commitPolicy.unitComplete(
-                  unit.size(), Duration.ofNanos(System.nanoTime() - unitStart))) {
+                  unit.size(),
+                  Duration.ofNanos(System.nanoTime() - unitStart),
+                  unitsCommitted == 0)) {
             commitUnit();
           }
         }
@@ -980,14 +982,15 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
-    if (postgres && holdsNul(r.fields())) {
+    // The one-encoding path notices U+0000 as it encodes; the other walks the record for it.
+    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
+    if (postgres && (keyed != null ? keyed.nul() : holdsNul(r.fields()))) {
       throw r.refuse(
           BadInputException.Reason.NUL_BYTE,
           "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
     }
     String key;
     String payload;
-    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
     if (keyed != null) { // the key hashed the payload's bytes: one encoding for both
       key = keyed.key();
       payload = keyed.canonical();
@@ -998,6 +1001,9 @@ public final class IngestJob {
       } catch (IllegalArgumentException e) {
         throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
       }
+    }
+    if (pointers.isEmpty()) {
+      return new Row(key, payload, name, List.of());
     }
     List<String> columns = new ArrayList<>(pointers.size());
     for (JsonPointer p : pointers) {
@@ -1081,8 +1087,14 @@ public final class IngestJob {
       return s.indexOf('\0') >= 0;
     }
     if (value instanceof Map<?, ?> m) {
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (holdsNul(e.getKey()) || holdsNul(e.getValue())) {
+      // Keys, then values: iterating the entries of the source's unmodifiable map would wrap each.
+      for (Object k : m.keySet()) {
+        if (holdsNul(k)) {
+          return true;
+        }
+      }
+      for (Object v : m.values()) {
+        if (holdsNul(v)) {
           return true;
         }
       }

@@ -111,6 +111,51 @@ abstract class IngestJobContractTest {
   }
 
   @Test
+  void withATimedPolicyTheFirstUnitOfEachRunIsItsFirstFileAlone() throws Exception {
+    // An hour per unit: without the rule, each run below would be a single unit.
+    CommitPolicy hourly = CommitPolicy.every(java.time.Duration.ofHours(1));
+    Path partial = tmp.resolve("partial");
+    Files.createDirectories(partial);
+    for (int i = 0; i < 2; i++) {
+      String name = String.format("skus_%05d.json", i);
+      Files.copy(feed.resolve(name), partial.resolve(name));
+    }
+    IngestSummary first =
+        IngestJob.run(
+            IngestOptions.builder(partial)
+                .db(db)
+                .state(tmp.resolve("state"))
+                .job("nightly")
+                .commitPolicy(hourly)
+                .build(),
+            new IngestListener() {});
+    assertThat(first.units()).isEqualTo(2); // file 1 alone, then file 2
+
+    // Resumed at file 3 of 12: when file 3 is reported, the checkpoint already names it.
+    List<String> checkpointAtEachFile = new ArrayList<>();
+    IngestSummary resumed =
+        IngestJob.run(
+            options().commitPolicy(hourly).build(),
+            new IngestListener() {
+              @Override
+              public void fileCommitted(int i, int total, String name, long n, long d) {
+                checkpointAtEachFile.add(
+                    FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                        .read()
+                        .orElseThrow()
+                        .cursor()
+                        .string(Cursor.FILE)
+                        .orElseThrow());
+              }
+            });
+    assertThat(resumed.units()).isEqualTo(2); // file 3 alone, then files 4 to 12
+    assertThat(checkpointAtEachFile).hasSize(10);
+    assertThat(checkpointAtEachFile.get(0)).isEqualTo("skus_00002.json");
+    assertThat(checkpointAtEachFile.get(1)).isEqualTo("skus_00011.json");
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+  }
+
+  @Test
   void aSecondRunFindsNothingToDo() {
     IngestJob.run(options().build(), new IngestListener() {});
     IngestSummary again = IngestJob.run(options().build(), new IngestListener() {});

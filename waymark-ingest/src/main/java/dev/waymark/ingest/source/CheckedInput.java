@@ -103,7 +103,11 @@ final class CheckedInput extends InputStream {
     }
     int n = Math.min(len, limit - pos);
     for (int i = 0; i < n; i++) {
-      int c = buf[pos + i] & 0xFF;
+      byte raw = buf[pos + i];
+      if (raw > 0 && raw != '\n' && need == 0) {
+        continue; // plain ASCII, the bulk of most files: nothing to check or count
+      }
+      int c = raw & 0xFF;
       long at = offset + i;
       Malformed bad = need == 0 ? lead(c, at) : continuation(c, at);
       if (bad != null) {
