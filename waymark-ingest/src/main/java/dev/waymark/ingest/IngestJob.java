@@ -686,7 +686,7 @@ public final class IngestJob {
               || o.commitPolicy.unitComplete(
                   unit.size(),
                   Duration.ofNanos(System.nanoTime() - unitStart),
-                  unitsCommitted == 0)) {
+                  unitsCommitted.get() == 0)) {
             commitUnit();
           }
         }
