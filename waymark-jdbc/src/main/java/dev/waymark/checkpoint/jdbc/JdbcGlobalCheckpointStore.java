@@ -16,6 +16,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -50,7 +51,12 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static final int SQLITE_BUSY =
       5; // primary result code; extended codes keep it in the low byte
 
-  private final Connection connection; // guarded by itself
+  /** Lost connections (a database restart, a killed backend) are retried for this long. */
+  private static final Duration RECONNECT_BUDGET = Duration.ofMinutes(2);
+
+  private final ConnectionSource connections;
+  private final Object lock = new Object();
+  private Connection connection; // guarded by lock; replaced when the database drops it
   private final String job;
   private final int keep;
   private final boolean writable;
@@ -59,7 +65,13 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private volatile boolean closed;
 
   private JdbcGlobalCheckpointStore(
-      Connection connection, String job, int keep, boolean writable, boolean sqlite) {
+      ConnectionSource connections,
+      Connection connection,
+      String job,
+      int keep,
+      boolean writable,
+      boolean sqlite) {
+    this.connections = connections;
     this.connection = connection;
     this.sqlite = sqlite;
     this.job = job;
@@ -114,11 +126,20 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static JdbcGlobalCheckpointStore connect(
       ConnectionSource connections, String job, int keep, boolean writable) {
     Names.requireValid("job", job);
-    Connection c = null;
     try {
-      c = connections.open();
-      boolean sqlite = Dialect.of(c) == Dialect.SQLITE;
-      if (sqlite) {
+      Connection c = openConnection(connections);
+      return new JdbcGlobalCheckpointStore(
+          connections, c, job, keep, writable, Dialect.of(c) == Dialect.SQLITE);
+    } catch (SQLException e) {
+      throw new WaymarkException(
+          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    }
+  }
+
+  private static Connection openConnection(ConnectionSource connections) throws SQLException {
+    Connection c = connections.open();
+    try {
+      if (Dialect.of(c) == Dialect.SQLITE) {
         // The workers' write transactions hold SQLite's one write lock for a unit at a time:
         // wait for it, as the sinks do, rather than fail at once.
         try (Statement s = c.createStatement()) {
@@ -126,17 +147,14 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
         }
       }
       c.setAutoCommit(false);
-      return new JdbcGlobalCheckpointStore(c, job, keep, writable, sqlite);
+      return c;
     } catch (SQLException e) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (SQLException suppressed) {
-          e.addSuppressed(suppressed);
-        }
+      try {
+        c.close();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
       }
-      throw new WaymarkException(
-          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+      throw e;
     }
   }
 
@@ -389,12 +407,8 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   public void close() {
     if (!closed) {
       closed = true;
-      synchronized (connection) {
-        try {
-          connection.close();
-        } catch (SQLException ignored) {
-          // Nothing more to release.
-        }
+      synchronized (lock) {
+        closeQuietly(connection);
       }
     }
   }
@@ -430,27 +444,46 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   /**
    * Runs {@code work} in one transaction on the store's connection. On SQLite a transaction that
    * reads and then writes can be refused at once with SQLITE_BUSY when a worker committed in
-   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again.
+   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again. A lost
+   * connection (the database restarted, the backend was killed) is opened again and the work run
+   * again, with backoff, for up to {@link #RECONNECT_BUDGET}: every piece of work is one
+   * transaction, so running it again after a rollback is safe.
    */
   private <T> T inTransaction(SqlWork<T> work) {
     if (closed) {
       throw new IllegalStateException("the global checkpoint store of job '" + job + "' is closed");
     }
-    synchronized (connection) {
+    synchronized (lock) {
       long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT_MS * 1_000_000L;
+      long reconnectDeadline = System.nanoTime() + RECONNECT_BUDGET.toNanos();
+      long backoffMs = 100;
       while (true) {
         try {
+          if (connection == null) {
+            connection = openConnection(connections);
+          }
           T result = work.run(connection);
           connection.commit();
           return result;
         } catch (SQLException | RuntimeException e) {
-          try {
-            connection.rollback();
-          } catch (SQLException r) {
-            e.addSuppressed(r);
+          if (connection != null) {
+            try {
+              connection.rollback();
+            } catch (SQLException r) {
+              e.addSuppressed(r);
+            }
           }
           if (e instanceof SQLException sql && sqliteBusy(sql) && System.nanoTime() < deadline) {
             pause();
+            continue;
+          }
+          if (e instanceof SQLException sql
+              && lostConnection(sql)
+              && System.nanoTime() < reconnectDeadline) {
+            closeQuietly(connection);
+            connection = null;
+            sleep(backoffMs);
+            backoffMs = Math.min(backoffMs * 2, 5_000);
             continue;
           }
           if (e instanceof RuntimeException re) {
@@ -460,6 +493,34 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
               "Global checkpoint operation for job '" + job + "' failed: " + e.getMessage(), e);
         }
       }
+    }
+  }
+
+  /**
+   * A connection the database dropped or refused: SQLState class 08 (connection exception) or
+   * 57P01-57P03 (PostgreSQL shutting down, crashed or starting).
+   */
+  private static boolean lostConnection(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.matches("57P0[123]"));
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // A dropped connection has nothing more to release.
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WaymarkException("interrupted while reconnecting to the database", e);
     }
   }
 
