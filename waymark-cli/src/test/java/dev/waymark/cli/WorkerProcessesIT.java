@@ -96,6 +96,9 @@ class WorkerProcessesIT {
     assertThat(finished).as("each partition finished once, by one worker").hasSize(PARTITIONS);
     assertThatTableMatchesTheSingleProcessRun();
     assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(true);
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_global_checkpoint"))
+        .as("no worker ran a local global coordinator over partitions it did not hold")
+        .isZero();
   }
 
   @Test

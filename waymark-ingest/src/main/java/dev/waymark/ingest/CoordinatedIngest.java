@@ -44,6 +44,12 @@ public final class CoordinatedIngest {
           "A worker keeps its checkpoints in the database (--checkpoint-store db): they are"
               + " committed with the rows, fenced by the partition's epoch.");
     }
+    if (options.globalCheckpointEvery != null) {
+      throw new IllegalArgumentException(
+          "--global-checkpoint-every is not supported by workers yet: a worker holds only some of"
+              + " the job's partitions, so it cannot write a consistent cut across them. Leave the"
+              + " flag out; the job's done_at in the coordinator records its completion.");
+    }
     if (options.partitions != coordinator.spec().partitions()) {
       throw new IllegalArgumentException(
           "--partitions "
@@ -98,6 +104,12 @@ public final class CoordinatedIngest {
         }
       }
       return null;
+    }
+
+    /** Many processes share the job: none of them may run a local global coordinator. */
+    @Override
+    public boolean ownsGlobalCheckpoints() {
+      return false;
     }
 
     @Override

@@ -158,27 +158,33 @@ public final class IngestJob {
         FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
         fileStore = FileCheckpointStore.open(o.state, o.job, fsOptions);
         global = FileGlobalCheckpointStore.open(o.state, o.job, fsOptions, o.globalKeep);
-      } else {
+      } else if (hooks.ownsGlobalCheckpoints()) {
         global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
-      // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
-      global.clearOutcome();
-      prepare();
-      Map<String, PartitionMark> initial = new HashMap<>();
-      for (PartitionRun r : runs) {
-        initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+      if (global != null) {
+        // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
+        global.clearOutcome();
       }
-      coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
-      coordinator.start();
-      hooks = coordinator.around(hooks);
+      prepare();
+      if (global != null) {
+        Map<String, PartitionMark> initial = new HashMap<>();
+        for (PartitionRun r : runs) {
+          initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+        }
+        coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
+        coordinator.start();
+        hooks = coordinator.around(hooks);
+      }
       runWorkers();
       IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
-      global.recordOutcome(
-          JobOutcome.succeeded(
-              coordinator.finish(),
-              Instant.now(),
-              new JobOutcome.Totals(
-                  summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      if (global != null) {
+        global.recordOutcome(
+            JobOutcome.succeeded(
+                coordinator.finish(),
+                Instant.now(),
+                new JobOutcome.Totals(
+                    summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      }
       listener.finished(summary);
       return summary;
     } catch (RuntimeException | Error e) {
