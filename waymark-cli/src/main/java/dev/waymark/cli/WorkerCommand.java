@@ -91,14 +91,6 @@ final class WorkerCommand extends IngestCommand {
           "--rescan is for a single process: run `waymark ingest --rescan` with the worker's"
               + " --db, --job and --partitions, then start the workers again.");
     }
-    if (globalCheckpointEvery != null) {
-      throw new ParameterException(
-          spec.commandLine(),
-          "--global-checkpoint-every is not supported by `waymark worker` yet: each worker holds"
-              + " only some of the job's partitions, so none can write a consistent cut across"
-              + " them alone. Leave the flag out; the job's done_at in the coordinator"
-              + " (waymark_coord_job) records that every partition is finished.");
-    }
     checkpointStore = "db";
     String workerId = Coordinator.newWorkerId();
     String target = parsed.hasMatchedOption("--db") ? db : coordinator;

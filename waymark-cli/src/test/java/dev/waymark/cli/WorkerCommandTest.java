@@ -66,16 +66,6 @@ class WorkerCommandTest {
   }
 
   @Test
-  void globalCheckpointsAreRefusedUntilWorkersCanWriteThem() {
-    CliRun run = worker("--coordinator", PG, "--global-checkpoint-every", "1s");
-
-    assertThat(run.exitCode()).isEqualTo(2);
-    assertThat(run.err())
-        .contains("--global-checkpoint-every is not supported by `waymark worker` yet")
-        .contains("Leave the flag out");
-  }
-
-  @Test
   void helpSaysTheInputMustBeShared() {
     CliRun run = waymark("worker", "--help");
 

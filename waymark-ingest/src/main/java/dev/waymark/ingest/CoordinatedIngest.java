@@ -44,12 +44,6 @@ public final class CoordinatedIngest {
           "A worker keeps its checkpoints in the database (--checkpoint-store db): they are"
               + " committed with the rows, fenced by the partition's epoch.");
     }
-    if (options.globalCheckpointEvery != null) {
-      throw new IllegalArgumentException(
-          "--global-checkpoint-every is not supported by workers yet: a worker holds only some of"
-              + " the job's partitions, so it cannot write a consistent cut across them. Leave the"
-              + " flag out; the job's done_at in the coordinator records its completion.");
-    }
     if (options.partitions != coordinator.spec().partitions()) {
       throw new IllegalArgumentException(
           "--partitions "
@@ -70,17 +64,41 @@ public final class CoordinatedIngest {
                 "Cannot create table " + options.table + ": " + e.getMessage(), e);
           }
         });
-    return IngestJob.run(options, listener, new Hooks(coordinator));
+    List<String> partitions = new java.util.ArrayList<>();
+    for (int p = 0; p < options.partitions; p++) {
+      partitions.add(Partitioning.id(p));
+    }
+    try (WorkerGlobals globals =
+        new WorkerGlobals(
+            options.db,
+            coordinator,
+            partitions,
+            options.globalCheckpointEvery,
+            options.globalKeep,
+            options.faults)) {
+      globals.start();
+      return IngestJob.run(options, listener, new Hooks(coordinator, globals));
+    }
   }
 
   /** The runner's hooks for one worker process. Thread-safe: the runner's threads share it. */
   private static final class Hooks implements PartitionHooks {
     private final Coordinator coordinator;
     private final Map<String, Lease> leases = new ConcurrentHashMap<>();
+    private final WorkerGlobals globals;
+    private final java.util.concurrent.atomic.AtomicBoolean jobFinished =
+        new java.util.concurrent.atomic.AtomicBoolean();
     private volatile boolean failed;
 
-    Hooks(Coordinator coordinator) {
+    Hooks(Coordinator coordinator, WorkerGlobals globals) {
       this.coordinator = coordinator;
+      this.globals = globals;
+    }
+
+    /** A unit boundary: the partition's marker for a barrier this worker has not marked yet. */
+    @Override
+    public void unitCommitted(String partition, Cursor cursor) {
+      globals.unitCommitted(partition, cursor);
     }
 
     /** Claims the next partition, waiting while every unfinished one is owned by a live worker. */
@@ -106,7 +124,10 @@ public final class CoordinatedIngest {
       return null;
     }
 
-    /** Many processes share the job: none of them may run a local global coordinator. */
+    /**
+     * Many processes share the job: none of them runs a local global coordinator; {@link
+     * WorkerGlobals} writes the job's global checkpoints and success marker.
+     */
     @Override
     public boolean ownsGlobalCheckpoints() {
       return false;
@@ -146,6 +167,10 @@ public final class CoordinatedIngest {
       Lease lease = leases.remove(partition);
       if (lease != null) {
         coordinator.finish(lease);
+      }
+      // The worker that set done_at writes the job's final global checkpoint and success marker.
+      if (coordinator.completedTheJob() && jobFinished.compareAndSet(false, true)) {
+        globals.finishJob();
       }
     }
   }

@@ -76,7 +76,9 @@ import java.util.function.Supplier;
  *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
  *       --global-checkpoint-every}, and once when every partition has finished, it collects each
  *       partition's committed cursor into one "complete" record; the last one goes into the success
- *       marker. A run that fails writes the failure marker instead.
+ *       marker. A run that fails writes the failure marker instead. A run whose hooks do not own
+ *       the job's global checkpoints ({@link PartitionHooks#ownsGlobalCheckpoints}: a worker of
+ *       many processes) writes neither; {@link WorkerGlobals} does, for the whole job.
  *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts the partition from its
  *       checkpoint after an exponential backoff with jitter; when the attempts run out, {@link
  *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
