@@ -12,17 +12,21 @@ import dev.waymark.ingest.coord.Lease;
 import dev.waymark.ingest.sink.Sink;
 import dev.waymark.ingest.sink.TableSpec;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
  * An ingestion run as one of many worker processes of a job: the partitioned runner, with the
  * partitions it runs chosen by a {@link Coordinator} (claimed, or taken over from a worker whose
  * lease expired) and each unit's commit fenced by the partition's epoch in the data's own
- * transaction. Runs until every partition of the job is done, by this worker or another.
+ * transaction. Runs until every partition of the job is done, by this worker or another. The job's
+ * global checkpoints and success marker are written through {@link WorkerGlobals}, never by the
+ * runner's own coordinator ({@link PartitionHooks#ownsGlobalCheckpoints}).
  */
 public final class CoordinatedIngest {
   private CoordinatedIngest() {}
@@ -64,7 +68,7 @@ public final class CoordinatedIngest {
                 "Cannot create table " + options.table + ": " + e.getMessage(), e);
           }
         });
-    List<String> partitions = new java.util.ArrayList<>();
+    List<String> partitions = new ArrayList<>();
     for (int p = 0; p < options.partitions; p++) {
       partitions.add(Partitioning.id(p));
     }
@@ -86,8 +90,7 @@ public final class CoordinatedIngest {
     private final Coordinator coordinator;
     private final Map<String, Lease> leases = new ConcurrentHashMap<>();
     private final WorkerGlobals globals;
-    private final java.util.concurrent.atomic.AtomicBoolean jobFinished =
-        new java.util.concurrent.atomic.AtomicBoolean();
+    private final AtomicBoolean jobFinished = new AtomicBoolean();
     private volatile boolean failed;
 
     Hooks(Coordinator coordinator, WorkerGlobals globals) {

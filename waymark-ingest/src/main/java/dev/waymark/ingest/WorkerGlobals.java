@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -231,7 +232,7 @@ final class WorkerGlobals implements AutoCloseable {
     long n = store.issueBarrier();
     barrier = n;
     while (true) {
-      java.util.Set<String> marked = store.marked(n);
+      Set<String> marked = store.marked(n);
       for (String p : partitions) {
         if (!marked.contains(p)
             && store.markCommitted(n, p, tx -> coordinator.lockIfUnowned(tx, p))) {

@@ -28,7 +28,8 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@link GlobalCheckpointStore} in database tables beside {@link JdbcCheckpointStore}'s;
- * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection.
+ * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection, which is
+ * opened again once if the server ended it (a restart), as a unit's connection is.
  *
  * <h2>Tables</h2>
  *
@@ -54,7 +55,9 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static final int SQLITE_BUSY =
       5; // primary result code; extended codes keep it in the low byte
 
-  private final Connection connection; // guarded by itself
+  private final ConnectionSource connections;
+  private final Object lock = new Object();
+  private Connection connection; // guarded by lock
   private final String job;
   private final int keep;
   private final boolean writable;
@@ -63,7 +66,13 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private volatile boolean closed;
 
   private JdbcGlobalCheckpointStore(
-      Connection connection, String job, int keep, boolean writable, boolean sqlite) {
+      ConnectionSource connections,
+      Connection connection,
+      String job,
+      int keep,
+      boolean writable,
+      boolean sqlite) {
+    this.connections = connections;
     this.connection = connection;
     this.sqlite = sqlite;
     this.job = job;
@@ -266,11 +275,20 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static JdbcGlobalCheckpointStore connect(
       ConnectionSource connections, String job, int keep, boolean writable) {
     Names.requireValid("job", job);
-    Connection c = null;
     try {
-      c = connections.open();
-      boolean sqlite = Dialect.of(c) == Dialect.SQLITE;
-      if (sqlite) {
+      Connection c = openConnection(connections);
+      return new JdbcGlobalCheckpointStore(
+          connections, c, job, keep, writable, Dialect.of(c) == Dialect.SQLITE);
+    } catch (SQLException e) {
+      throw new WaymarkException(
+          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    }
+  }
+
+  private static Connection openConnection(ConnectionSource connections) throws SQLException {
+    Connection c = connections.open();
+    try {
+      if (Dialect.of(c) == Dialect.SQLITE) {
         // The workers' write transactions hold SQLite's one write lock for a unit at a time:
         // wait for it, as the sinks do, rather than fail at once.
         try (Statement s = c.createStatement()) {
@@ -278,17 +296,14 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
         }
       }
       c.setAutoCommit(false);
-      return new JdbcGlobalCheckpointStore(c, job, keep, writable, sqlite);
+      return c;
     } catch (SQLException e) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (SQLException suppressed) {
-          e.addSuppressed(suppressed);
-        }
+      try {
+        c.close();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
       }
-      throw new WaymarkException(
-          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+      throw e;
     }
   }
 
@@ -541,7 +556,7 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   public void close() {
     if (!closed) {
       closed = true;
-      synchronized (connection) {
+      synchronized (lock) {
         try {
           connection.close();
         } catch (SQLException ignored) {
@@ -582,14 +597,17 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   /**
    * Runs {@code work} in one transaction on the store's connection. On SQLite a transaction that
    * reads and then writes can be refused at once with SQLITE_BUSY when a worker committed in
-   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again.
+   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again. A
+   * connection the server ended (a restart, an administrator) is opened again and the work run once
+   * more: its transaction died with the connection, uncommitted.
    */
   private <T> T inTransaction(SqlWork<T> work) {
     if (closed) {
       throw new IllegalStateException("the global checkpoint store of job '" + job + "' is closed");
     }
-    synchronized (connection) {
+    synchronized (lock) {
       long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT_MS * 1_000_000L;
+      boolean reconnected = false;
       while (true) {
         try {
           T result = work.run(connection);
@@ -605,6 +623,15 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
             pause();
             continue;
           }
+          if (e instanceof SQLException && !reconnected && connectionLost()) {
+            reconnected = true;
+            try {
+              connection = openConnection(connections);
+              continue;
+            } catch (SQLException again) {
+              e.addSuppressed(again);
+            }
+          }
           if (e instanceof RuntimeException re) {
             throw re;
           }
@@ -613,6 +640,23 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
         }
       }
     }
+  }
+
+  /** Whether the store's connection is gone; if so it is closed, to be opened again. */
+  private boolean connectionLost() {
+    try {
+      if (connection.isValid(2)) {
+        return false;
+      }
+    } catch (SQLException e) {
+      // Treated as lost.
+    }
+    try {
+      connection.close();
+    } catch (SQLException ignored) {
+      // It is gone already.
+    }
+    return true;
   }
 
   private boolean sqliteBusy(SQLException e) {
