@@ -76,7 +76,9 @@ import java.util.function.Supplier;
  *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
  *       --global-checkpoint-every}, and once when every partition has finished, it collects each
  *       partition's committed cursor into one "complete" record; the last one goes into the success
- *       marker. A run that fails writes the failure marker instead.
+ *       marker. A run that fails writes the failure marker instead. A run whose hooks do not own
+ *       the job's global checkpoints ({@link PartitionHooks#ownsGlobalCheckpoints}: a worker of
+ *       many processes) writes neither; {@link WorkerGlobals} does, for the whole job.
  *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts the partition from its
  *       checkpoint after an exponential backoff with jitter; when the attempts run out, {@link
  *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
@@ -158,27 +160,33 @@ public final class IngestJob {
         FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
         fileStore = FileCheckpointStore.open(o.state, o.job, fsOptions);
         global = FileGlobalCheckpointStore.open(o.state, o.job, fsOptions, o.globalKeep);
-      } else {
+      } else if (hooks.ownsGlobalCheckpoints()) {
         global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
-      // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
-      global.clearOutcome();
-      prepare();
-      Map<String, PartitionMark> initial = new HashMap<>();
-      for (PartitionRun r : runs) {
-        initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+      if (global != null) {
+        // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
+        global.clearOutcome();
       }
-      coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
-      coordinator.start();
-      hooks = coordinator.around(hooks);
+      prepare();
+      if (global != null) {
+        Map<String, PartitionMark> initial = new HashMap<>();
+        for (PartitionRun r : runs) {
+          initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+        }
+        coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
+        coordinator.start();
+        hooks = coordinator.around(hooks);
+      }
       runWorkers();
       IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
-      global.recordOutcome(
-          JobOutcome.succeeded(
-              coordinator.finish(),
-              Instant.now(),
-              new JobOutcome.Totals(
-                  summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      if (global != null) {
+        global.recordOutcome(
+            JobOutcome.succeeded(
+                coordinator.finish(),
+                Instant.now(),
+                new JobOutcome.Totals(
+                    summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      }
       listener.finished(summary);
       return summary;
     } catch (RuntimeException | Error e) {

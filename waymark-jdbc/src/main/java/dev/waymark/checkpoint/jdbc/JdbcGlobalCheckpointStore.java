@@ -1,7 +1,9 @@
 package dev.waymark.checkpoint.jdbc;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.format.CheckpointCodec;
 import dev.waymark.checkpoint.format.GlobalRecordCodec;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
 import dev.waymark.checkpoint.global.GlobalCheckpointNotAvailableException;
@@ -21,11 +23,14 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@link GlobalCheckpointStore} in database tables beside {@link JdbcCheckpointStore}'s;
- * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection.
+ * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection, which is
+ * opened again once if the server ended it (a restart), as a unit's connection is.
  *
  * <h2>Tables</h2>
  *
@@ -110,6 +115,154 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
           return null;
         });
     return store;
+  }
+
+  /**
+   * Opens the global checkpoints of a job that many worker processes share ({@code waymark
+   * worker}): creates the tables if absent and deletes nothing, since another process may be in the
+   * middle of a barrier. Barriers are issued only by the worker elected to coordinate, which calls
+   * {@link #discardPartial} as it takes over; every worker marks its partitions with {@link
+   * #markCommitted}.
+   *
+   * @throws WaymarkException if the database cannot be reached
+   */
+  public static JdbcGlobalCheckpointStore shared(
+      ConnectionSource connections, String job, int keep) {
+    if (keep < 1) {
+      throw new IllegalArgumentException("keep must be at least 1: " + keep);
+    }
+    JdbcGlobalCheckpointStore store = connect(connections, job, keep, true);
+    store.inTransaction(
+        c -> {
+          JdbcCheckpointStore.createTables(c); // markers are read from its rows; creates ours too
+          return null;
+        });
+    return store;
+  }
+
+  /**
+   * Deletes partial global checkpoints: every marker, and every barrier row but the newest (which
+   * keeps barrier numbers growing). Only for the one process that issues barriers, as it starts.
+   */
+  public void discardPartial() {
+    requireWritable();
+    inTransaction(
+        c -> {
+          update(c, "DELETE FROM " + MARKER_TABLE + " WHERE job = ?", job);
+          update(
+              c,
+              "DELETE FROM "
+                  + GLOBAL_TABLE
+                  + " WHERE job = ? AND state = '"
+                  + BARRIER
+                  + "' AND n < (SELECT MAX(n) FROM "
+                  + GLOBAL_TABLE
+                  + " WHERE job = ?)",
+              job,
+              job);
+          return null;
+        });
+  }
+
+  /** The number of the last barrier issued, 0 if none: cheap, one indexed row. */
+  public long lastBarrier() {
+    return inTransaction(this::lastIssued);
+  }
+
+  /** The partitions that have a marker for barrier {@code n}. */
+  public Set<String> marked(long n) {
+    return inTransaction(
+        c -> {
+          Set<String> marked = new TreeSet<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partition_id FROM " + MARKER_TABLE + " WHERE job = ? AND n = ?")) {
+            ps.setString(1, job);
+            ps.setLong(2, n);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                marked.add(rs.getString(1));
+              }
+            }
+          }
+          return marked;
+        });
+  }
+
+  /** Decides, inside the marker's transaction, whether the marker may be written. */
+  @FunctionalInterface
+  public interface MarkGuard {
+    /** True to write the marker; may lock rows, which stay locked until the marker commits. */
+    boolean allows(Connection tx) throws SQLException;
+  }
+
+  /**
+   * Marks {@code partition} for barrier {@code n} with its committed checkpoint row ({@link
+   * JdbcCheckpointStore}'s), in one transaction that first runs {@code guard}: the marker is the
+   * partition's committed position when it is written, never uncommitted work.
+   *
+   * @return false if {@code n} is no longer the last barrier issued, the partition already has a
+   *     marker for it, or {@code guard} refused
+   * @throws dev.waymark.checkpoint.CheckpointInvalidException if the checkpoint row is damaged
+   */
+  public boolean markCommitted(long n, String partition, MarkGuard guard) {
+    requireWritable();
+    Names.requireValid("partition", partition);
+    return inTransaction(
+        c -> {
+          if (lastIssued(c) != n || !guard.allows(c)) {
+            return false;
+          }
+          if (queryString(
+                  c,
+                  "SELECT partition_id FROM "
+                      + MARKER_TABLE
+                      + " WHERE job = ? AND n = ? AND partition_id = ?",
+                  job,
+                  n,
+                  partition)
+              != null) {
+            return false;
+          }
+          String record =
+              queryString(
+                  c,
+                  "SELECT record FROM "
+                      + JdbcCheckpointStore.CHECKPOINT_TABLE
+                      + " WHERE job = ? AND partition_id = ?",
+                  job,
+                  partition);
+          Optional<Checkpoint> committed =
+              record == null
+                  ? Optional.empty()
+                  : Optional.of(
+                      CheckpointCodec.decode(
+                          bytes(record),
+                          Path.of(
+                              JdbcCheckpointStore.CHECKPOINT_TABLE
+                                  + "(job="
+                                  + job
+                                  + ",partition="
+                                  + partition
+                                  + ")"),
+                          new CheckpointCodec.Expectation(
+                              job,
+                              partition,
+                              "--checkpoint-store db --job " + job + " --partition " + partition)));
+          PartitionMark mark = PartitionMark.of(partition, committed);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + MARKER_TABLE
+                      + " (job, n, partition_id, record) VALUES (?, ?, ?, ?)")) {
+            ps.setString(1, job);
+            ps.setLong(2, n);
+            ps.setString(3, partition);
+            ps.setString(4, line(GlobalRecordCodec.encodeMarker(job, n, mark, clock.instant())));
+            ps.executeUpdate();
+          }
+          return true;
+        });
   }
 
   /** A read-only view for status and {@code wait}; creates the tables if absent. */
