@@ -450,10 +450,13 @@ public final class IngestJob {
 
   /**
    * Runs {@code attempt} until it succeeds, retrying transient failures with backoff; {@code run}
-   * is the partition it works on, or null for the run's preparation.
+   * is the partition it works on, or null for the run's preparation. The attempts and the time
+   * budget count per unit: once a unit has committed since the last failure, the next failure
+   * starts a new count, so blips hours apart in a long run do not add up to giving up.
    */
   private void retrying(PartitionRun run, Attempt attempt) {
     long firstFailure = 0;
+    long unitsAtLastFailure = -1;
     for (int n = 1; ; n++) {
       try {
         attempt.run();
@@ -480,6 +483,12 @@ public final class IngestJob {
           throw failure((SQLException) e, run);
         }
         long now = System.nanoTime();
+        long units = run != null ? run.units : 0;
+        if (unitsAtLastFailure >= 0 && units != unitsAtLastFailure) {
+          n = 1; // a unit committed since the last failure: this one starts a new count
+          firstFailure = 0;
+        }
+        unitsAtLastFailure = units;
         if (firstFailure == 0) {
           firstFailure = now;
         }

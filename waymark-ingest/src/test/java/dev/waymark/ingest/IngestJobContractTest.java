@@ -22,6 +22,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -32,6 +33,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -589,5 +591,35 @@ abstract class IngestJobContractTest {
           .isZero();
     }
     assertThat(finished.get("2")).isEqualTo(Optional.of(committed.get("2")));
+  }
+
+  @Test
+  void retriesCountPerUnitSoBlipsBetweenCommittedUnitsDoNotAddUp() throws Exception {
+    AtomicInteger commits = new AtomicInteger();
+    PartitionHooks blips =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor)
+              throws SQLException {
+            int n = commits.incrementAndGet();
+            if (n == 3 || n == 6 || n == 9) {
+              throw new SQLException("connection reset (blip " + n + ")", "08006");
+            }
+          }
+        };
+    List<Integer> attempts = new ArrayList<>();
+    IngestSummary summary =
+        IngestJob.run(
+            options().retries(2).commitPolicy(CommitPolicy.everyFiles(1)).build(),
+            new IngestListener() {
+              @Override
+              public void retrying(int attempt, int max, Duration delay, Throwable cause) {
+                attempts.add(attempt);
+              }
+            },
+            blips);
+    assertThat(attempts).containsExactly(1, 1, 1);
+    assertThat(summary.files()).isEqualTo(12);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
   }
 }
