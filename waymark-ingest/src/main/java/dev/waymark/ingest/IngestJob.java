@@ -432,7 +432,6 @@ public final class IngestJob {
         () -> {
           try (Sink sink = Sink.open(o.db, spec)) {
             int start = run.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
-            run.rescan = false; // a retry resumes from what this run has committed
             run.pendingUnit = start;
             new UnitLoop(run, sink).run(start);
           }
@@ -818,6 +817,9 @@ public final class IngestJob {
         fileStore.commit(run.id, cursor);
       }
       unitsCommitted.incrementAndGet();
+      // A retry resumes from what this run has committed; before the rescan's first commit, the
+      // old checkpoint is still the one that does not match the listing, so a retry rescans.
+      run.rescan = false;
       run.units++;
       run.lastCursor = cursor;
       for (FileResult f : unit) {

@@ -622,4 +622,27 @@ abstract class IngestJobContractTest {
     assertThat(summary.files()).isEqualTo(12);
     assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
   }
+
+  @Test
+  void aRescanWhoseFirstAttemptFailsBeforeItsFirstCommitStillRescansOnTheRetry() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+    AtomicInteger commits = new AtomicInteger();
+    PartitionHooks blip =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor)
+              throws SQLException {
+            if (commits.incrementAndGet() == 1) {
+              throw new SQLException("connection reset before the first commit", "08006");
+            }
+          }
+        };
+    IngestSummary rescan =
+        IngestJob.run(options().rescan(true).build(), new IngestListener() {}, blip);
+    assertThat(commits).hasValueGreaterThan(1);
+    assertThat(rescan.newRows()).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging"))
+        .isEqualTo(generated.distinctRecords() + 1);
+  }
 }
