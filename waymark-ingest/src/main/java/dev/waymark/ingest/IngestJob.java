@@ -36,9 +36,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -106,6 +108,9 @@ public final class IngestJob {
 
   /** The first failure of any worker; the others stop at their next unit boundary. */
   private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
+
+  /** Workers inside {@link PartitionHooks#nextPartition}, interrupted when the run fails. */
+  private final Set<Thread> waitingForPartition = new HashSet<>();
 
   private FileCheckpointStore fileStore;
   private JdbcCheckpointStore dbStore;
@@ -391,33 +396,76 @@ public final class IngestJob {
     }
   }
 
-  /** One worker: partitions one after the other, until none is left or the run is stopping. */
+  /**
+   * One worker: partitions one after the other, until none is left or the run is stopping. Any
+   * failure, a hook's included, fails the run: a worker never ends silently with partitions left.
+   */
   private void work(Supplier<String> unclaimed) {
-    while (!stopping()) {
-      String id = hooks.nextPartition(unclaimed);
-      if (id == null) {
-        return;
+    try {
+      while (!stopping()) {
+        String id = nextPartition(unclaimed);
+        if (id == null) {
+          return;
+        }
+        if (stopping()) {
+          hooks.partitionFailed(id); // picked while the run was stopping: give it back
+          return;
+        }
+        PartitionRun run = runsById.get(id);
+        if (run == null) {
+          fail(new IllegalStateException("no partition '" + id + "' in " + runsById.keySet()));
+          return;
+        }
+        try {
+          runPartition(run);
+        } catch (PartitionLostException e) {
+          // Another worker owns it now; this one moves on.
+        } catch (RuntimeException | Error e) {
+          fail(asRuntime(e));
+          hooks.partitionFailed(id);
+          return;
+        }
       }
-      PartitionRun run = runsById.get(id);
-      if (run == null) {
-        fail(new IllegalStateException("no partition '" + id + "' in " + runsById.keySet()));
-        return;
-      }
-      try {
-        runPartition(run);
-      } catch (PartitionLostException e) {
-        // Another worker owns it now; this one moves on.
-      } catch (RuntimeException | Error e) {
-        fail(e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e));
-        hooks.partitionFailed(id);
-        return;
+    } catch (RuntimeException | Error e) {
+      fail(asRuntime(e));
+    }
+  }
+
+  /**
+   * Asks the hooks for the next partition. A worker waiting there (for a lease, say) is interrupted
+   * when another fails, so the run stops instead of waiting for partitions it will not run.
+   */
+  private String nextPartition(Supplier<String> unclaimed) {
+    Thread self = Thread.currentThread();
+    synchronized (waitingForPartition) {
+      waitingForPartition.add(self);
+    }
+    try {
+      return stopping() ? null : hooks.nextPartition(unclaimed);
+    } finally {
+      synchronized (waitingForPartition) {
+        waitingForPartition.remove(self);
+        if (stopping()) {
+          Thread.interrupted(); // an interrupt meant for the wait must not reach the next step
+        }
       }
     }
+  }
+
+  private static RuntimeException asRuntime(Throwable e) {
+    return e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e);
   }
 
   private void fail(RuntimeException e) {
     if (!failure.compareAndSet(null, e) && failure.get() != e) {
       failure.get().addSuppressed(e);
+    }
+    synchronized (waitingForPartition) {
+      for (Thread t : waitingForPartition) {
+        if (t != Thread.currentThread()) {
+          t.interrupt();
+        }
+      }
     }
   }
 

@@ -33,6 +33,7 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -644,5 +645,33 @@ abstract class IngestJobContractTest {
     assertThat(rescan.newRows()).isEqualTo(1);
     assertThat(count("SELECT COUNT(*) FROM skus_staging"))
         .isEqualTo(generated.distinctRecords() + 1);
+  }
+
+  @Test
+  void aHookFailingOnAWorkerThreadFailsTheRunAndStopsAWorkerWaitingForAPartition() {
+    AtomicInteger calls = new AtomicInteger();
+    AtomicBoolean waitInterrupted = new AtomicBoolean();
+    PartitionHooks hooks =
+        new PartitionHooks() {
+          @Override
+          public String nextPartition(java.util.function.Supplier<String> unclaimed) {
+            if (calls.incrementAndGet() == 2) {
+              throw new IllegalStateException("the coordinator is unreachable");
+            }
+            try {
+              Thread.sleep(120_000); // waits for a lease, as a worker of a coordinated job does
+            } catch (InterruptedException e) {
+              waitInterrupted.set(true);
+            }
+            return null;
+          }
+        };
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().partitions(4).workers(2).build(), new IngestListener() {}, hooks))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("the coordinator is unreachable");
+    assertThat(waitInterrupted).isTrue();
   }
 }
