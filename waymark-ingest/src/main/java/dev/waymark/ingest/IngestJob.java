@@ -103,8 +103,11 @@ public final class IngestJob {
   private final List<PartitionRun> runs = new ArrayList<>();
   private final Map<String, PartitionRun> runsById = new HashMap<>();
 
-  /** Units committed by this process, all partitions together: numbers {@link Faults}' units. */
+  /** Units committed by this process, all partitions together. */
   private final AtomicLong unitsCommitted = new AtomicLong();
+
+  /** Numbers {@link Faults}' units: each unit takes its own when it starts committing. */
+  private final AtomicLong unitNumbers = new AtomicLong();
 
   /** The first failure of any worker; the others stop at their next unit boundary. */
   private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
@@ -694,6 +697,7 @@ public final class IngestJob {
     boolean rescan;
     int start; // where this run started, per the checkpoint read at preparation
     int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
+    long unitNumber; // the Faults number of the unit being committed, 0 between units
     Cursor lastCursor; // the partition's cursor as committed by this run
     int filesCommitted;
     long rowsRead;
@@ -844,9 +848,12 @@ public final class IngestJob {
     }
 
     private void commitUnit() throws SQLException {
-      // Numbers units across partitions for Faults; two workers may read the same number, and
-      // then the first to reach the armed step halts the JVM, which is all a fault needs.
-      long number = unitsCommitted.get() + 1;
+      // Unit N is the N-th unit of this process, all partitions together; a retry of a unit that
+      // did not commit keeps its number.
+      if (run.unitNumber == 0) {
+        run.unitNumber = unitNumbers.incrementAndGet();
+      }
+      long number = run.unitNumber;
       FileResult last = unit.get(unit.size() - 1);
       Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
@@ -868,6 +875,7 @@ public final class IngestJob {
       // A retry resumes from what this run has committed; before the rescan's first commit, the
       // old checkpoint is still the one that does not match the listing, so a retry rescans.
       run.rescan = false;
+      run.unitNumber = 0;
       run.units++;
       run.lastCursor = cursor;
       for (FileResult f : unit) {

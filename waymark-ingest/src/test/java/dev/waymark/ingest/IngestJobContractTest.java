@@ -674,4 +674,38 @@ abstract class IngestJobContractTest {
         .hasMessage("the coordinator is unreachable");
     assertThat(waitInterrupted).isTrue();
   }
+
+  @Test
+  void concurrentWorkersNumberEachUnitOnceForFaults() {
+    List<Long> numbers = Collections.synchronizedList(new ArrayList<>());
+    PartitionHooks slowCommit =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor) {
+            try {
+              Thread.sleep(20); // widens the window between a unit's number and its commit
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        };
+    IngestJob.run(
+        options()
+            .partitions(4)
+            .workers(4)
+            .commitPolicy(CommitPolicy.everyFiles(1))
+            .faults(
+                Faults.observing(
+                    (point, n) -> {
+                      if (point == Faults.Point.BEFORE_COMMIT) {
+                        numbers.add(n);
+                      }
+                    }))
+            .build(),
+        new IngestListener() {},
+        slowCommit);
+    assertThat(new TreeSet<>(numbers))
+        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 12).boxed().toList());
+    // (a retry of a unit after SQLITE_BUSY reports its number again: the set, not the list)
+  }
 }
