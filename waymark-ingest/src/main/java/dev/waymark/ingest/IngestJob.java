@@ -835,7 +835,9 @@ public final class IngestJob {
     }
 
     private FileResult badFile(int index, BadInputException bad) throws SQLException {
-      if (o.onBadFile == OnBadFile.FAIL) {
+      // A file that shrank while read is being changed, not malformed: quarantined, it would
+      // stay out for good although restored it loads.
+      if (o.onBadFile == OnBadFile.FAIL || bad.changedWhileRead()) {
         if (!unit.isEmpty()) {
           commitUnit(); // the good files before it stay loaded
         }
