@@ -523,8 +523,9 @@ public final class IngestJob {
                         : message(e))
                     + ". To fix: "
                     + fix.get()
-                    + ". Nothing past the checkpoint was committed; run the same command again"
-                    + " afterwards.",
+                    + ". The checkpoint was not moved past the last unit whose checkpoint was"
+                    + " written; rows of the failed unit may already be in the table and are"
+                    + " skipped as duplicates on the rerun. Run the same command again afterwards.",
                 e);
           }
           if (e instanceof RuntimeException r) {
