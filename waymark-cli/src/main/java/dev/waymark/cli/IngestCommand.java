@@ -392,7 +392,7 @@ class IngestCommand implements Callable<Integer> {
           partition,
           attempt,
           max,
-          JdbcUrls.redact(ErrorHandler.message(error)),
+          JdbcUrls.redact(ErrorHandler.message(error), db),
           delay.toMillis() / 1000.0);
       out.flush();
     }

@@ -65,7 +65,11 @@ public final class CoordinatedIngest {
             sink.createTables();
           } catch (SQLException e) {
             throw new WaymarkException(
-                "Cannot create table " + options.table + ": " + e.getMessage(), e);
+                "Cannot create table "
+                    + options.table
+                    + ": "
+                    + dev.waymark.ingest.sink.JdbcUrls.redact(e.getMessage(), options.db),
+                e);
           }
         });
     List<String> partitions = new ArrayList<>();

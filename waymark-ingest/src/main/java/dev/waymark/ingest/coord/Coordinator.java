@@ -160,7 +160,11 @@ public final class Coordinator implements AutoCloseable {
     } catch (SQLException e) {
       closeQuietly(c);
       throw new WaymarkException(
-          "Cannot join job '" + spec.job() + "' at the coordinator: " + e.getMessage(), e);
+          "Cannot join job '"
+              + spec.job()
+              + "' at the coordinator: "
+              + dev.waymark.ingest.sink.JdbcUrls.redact(e.getMessage()),
+          e);
     } catch (RuntimeException e) {
       closeQuietly(c);
       throw e;

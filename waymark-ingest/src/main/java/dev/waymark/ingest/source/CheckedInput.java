@@ -19,7 +19,7 @@ import java.io.InputStream;
 final class CheckedInput extends InputStream {
 
   /** A byte-level problem and where it is. Never escapes the source package. */
-  static final class Malformed extends IOException {
+  static class Malformed extends IOException {
     final Reason reason;
     final long offset;
     final long line;
@@ -33,6 +33,11 @@ final class CheckedInput extends InputStream {
       this.line = line;
       this.column = column;
       this.detail = detail;
+    }
+
+    /** Whether the file changed under the reader rather than being malformed. */
+    boolean changedWhileRead() {
+      return false;
     }
   }
 

@@ -96,7 +96,8 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
       throw new IllegalArgumentException("keep must be at least 1: " + keep);
     }
     JdbcGlobalCheckpointStore store = connect(connections, job, keep, true);
-    store.inTransaction(
+    return closedOnFailure(
+        store,
         c -> {
           createTables(c);
           // Markers of a barrier in progress belong to a run that stopped.
@@ -114,7 +115,6 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
               store.job);
           return null;
         });
-    return store;
   }
 
   /**
@@ -268,12 +268,24 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   /** A read-only view for status and {@code wait}; creates the tables if absent. */
   public static JdbcGlobalCheckpointStore reader(ConnectionSource connections, String job) {
     JdbcGlobalCheckpointStore store = connect(connections, job, DEFAULT_KEEP, false);
-    store.inTransaction(
+    return closedOnFailure(
+        store,
         c -> {
           createTables(c);
           return null;
         });
-    return store;
+  }
+
+  /** Runs the store's first transaction; if it fails, closes the store's connection. */
+  private static JdbcGlobalCheckpointStore closedOnFailure(
+      JdbcGlobalCheckpointStore store, SqlWork<Void> first) {
+    try {
+      store.inTransaction(first);
+      return store;
+    } catch (RuntimeException | Error e) {
+      store.close();
+      throw e;
+    }
   }
 
   private static JdbcGlobalCheckpointStore connect(
