@@ -2,12 +2,12 @@ package dev.waymark.cli;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
-import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.AtomicFileWriter;
 import dev.waymark.checkpoint.file.FileStoreAudit;
 import dev.waymark.ingest.FeedGenerator;
 import dev.waymark.ingest.FileListing;
+import dev.waymark.ingest.Partitioning;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -47,8 +47,9 @@ import picocli.CommandLine;
  *       fixes every draw; the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
- *       partition of a plain run, the last file of the listing), leftover temp files and the audit
- *       of the job's state folder. Comparisons run in the database, whatever the table's size.
+ *       partition of a plain run, the last file of the listing; for each partition of a partitioned
+ *       run, the last file of its sub-listing), leftover temp files and the audit of the job's
+ *       state folder. Comparisons run in the database, whatever the table's size.
  * </ul>
  *
  * Not thread-safe; one instance runs once.
@@ -68,7 +69,15 @@ final class Torture {
       int files,
       int rows,
       boolean freshTable,
-      boolean keepReference) {}
+      boolean keepReference,
+      int workerProcesses) {}
+
+  /**
+   * With {@code --coordinator} among the flags: how many {@code waymark worker} processes ran the
+   * job together, how many were started in all (replacing killed ones), the partitions taken over
+   * from a worker whose lease expired, and the commits refused by a newer epoch.
+   */
+  record Workers(int processes, int started, int takeovers, int refusals) {}
 
   /** What happened and what was found. */
   record Result(
@@ -82,6 +91,7 @@ final class Torture {
       int pauses,
       Duration paused,
       int runs,
+      Workers workers,
       TortureTables.Comparison rows,
       List<String> checkpoints,
       List<String> problems,
@@ -92,12 +102,13 @@ final class Torture {
     }
 
     int restarts() {
-      return runs - 1;
+      return workers != null ? workers.started() - workers.processes() : runs - 1;
     }
   }
 
   private final Settings settings;
   private final ChildLauncher launcher;
+  private final ChildLauncher workerLauncher;
   private final PrintWriter log;
   private final Random random;
   private final List<String> problems = new ArrayList<>();
@@ -105,6 +116,7 @@ final class Torture {
 
   private Path work;
   private int total;
+  private int partitionCount;
   private int highestReported;
   private Duration startup = DEFAULT_STARTUP;
   private Duration firstCommit = DEFAULT_STARTUP;
@@ -117,9 +129,11 @@ final class Torture {
   private double observedSeconds; // and the time they ran after it
   private double fastestSeen; // files per second of an attacked run once it had committed
 
-  Torture(Settings settings, ChildLauncher launcher, PrintWriter log) {
+  Torture(
+      Settings settings, ChildLauncher launcher, ChildLauncher workerLauncher, PrintWriter log) {
     this.settings = settings;
     this.launcher = launcher;
+    this.workerLauncher = workerLauncher;
     this.log = log;
     this.random = new Random(settings.seed());
   }
@@ -158,7 +172,8 @@ final class Torture {
     if (generate) {
       flags.addAll(0, List.of("--input", feed.toString()));
     }
-    IngestCommand ingest = parse(flags);
+    boolean workerMode = flagValue(flags, "--coordinator") != null;
+    IngestCommand ingest = workerMode ? parseWorker(flags) : parse(flags);
     String generated = null;
     if (generate) {
       requireGeneratable(ingest);
@@ -170,7 +185,7 @@ final class Torture {
               s.files(), settings.rows(), s.records(), s.distinctRecords(), feed);
       log.printf("no --input given: generated a feed of %s%n", generated);
     }
-    boolean dbStore = ingest.checkpointStore.equalsIgnoreCase("db");
+    boolean dbStore = workerMode || ingest.checkpointStore.equalsIgnoreCase("db");
     Path state = ingest.state.toAbsolutePath().normalize();
     String table = ingest.table, job = ingest.job;
     String referenceTable = table.substring(0, Math.min(table.length(), 63 - REFERENCE.length()));
@@ -179,10 +194,16 @@ final class Torture {
     Path referenceState = work.resolve("reference-state");
     FileListing listing = FileListing.of(ingest.input, ingest.glob);
     total = listing.size();
+    partitionCount = ingest.partitions;
     TortureTables tables = new TortureTables(ingest.db);
     clearTheWay(tables, dbStore, state, table, job, referenceTable, referenceJob);
 
     List<String> referenceFlags = without(flags, "--summary-json");
+    if (workerMode) { // one plain ingest, checkpoints in the same database as the workers'
+      referenceFlags = without(without(referenceFlags, "--coordinator"), "--lease");
+      referenceFlags = with(referenceFlags, "--db", ingest.db);
+      referenceFlags = with(referenceFlags, "--checkpoint-store", "db");
+    }
     referenceFlags = with(referenceFlags, "--table", referenceTable);
     referenceFlags = with(referenceFlags, "--job", referenceJob);
     referenceFlags = with(referenceFlags, "--state", referenceState.toString());
@@ -190,7 +211,12 @@ final class Torture {
     reference(referenceFlags, logs, referenceTable);
 
     int runs = 0;
-    for (boolean done = false; !done; ) {
+    Workers workers = null;
+    if (workerMode) {
+      workers = workers(flags, logs, ((WorkerCommand) ingest).lease);
+      runs = 1;
+    }
+    for (boolean done = workerMode; !done; ) {
       runs++;
       try (TortureChild child = TortureChild.start(launcher, flags, logs, runs)) {
         current = child;
@@ -199,7 +225,7 @@ final class Torture {
         if (done && o.exit() != 0) {
           problems.add("run " + runs + " exited with code " + o.exit() + ": " + child.stderrTail());
         }
-        highestReported = Math.max(highestReported, child.lastFileNumber());
+        highestReported = Math.max(highestReported, child.filesDone());
         if (!done && child.firstLine() != null) {
           observedFiles += child.filesReported();
           observedSeconds += child.sinceFirstLine().toMillis() / 1e3;
@@ -218,7 +244,7 @@ final class Torture {
       }
     }
 
-    TortureTables.Comparison rows = tables.compare(table, referenceTable);
+    TortureTables.Comparison rows = tables.compare(table, referenceTable, partitionCount > 1);
     List<String> checkpoints = new ArrayList<>();
     checkCheckpoints(
         tables, dbStore, state, job, referenceState, referenceJob, listing, checkpoints);
@@ -244,6 +270,7 @@ final class Torture {
         pauses,
         paused,
         runs,
+        workers,
         rows,
         checkpoints,
         List.copyOf(problems),
@@ -295,7 +322,7 @@ final class Torture {
       attacks++;
       n++;
       here = here.plus(length);
-      highestReported = Math.max(highestReported, child.lastFileNumber());
+      highestReported = Math.max(highestReported, child.filesDone());
     }
     pauses += n;
     paused = paused.plus(here);
@@ -308,6 +335,102 @@ final class Torture {
             + (exit == 0 ? "completed" : "exited with code " + exit);
     boolean fenced = exit == ExitCode.LOCK_HELD.code && run <= 2 * settings.kills() + 10;
     return new Outcome(exit, fate, !fenced);
+  }
+
+  /**
+   * The many-machine mode: {@link Settings#workerProcesses} {@code waymark worker} processes run
+   * the job together; at each strike a seeded random one of those alive is paused (SIGSTOP) for
+   * longer than the lease, so that the others take its partitions over and its own next commit is
+   * refused, then continued (SIGCONT); or, without {@code --pause}, killed (SIGKILL) and replaced
+   * by a new worker. Every worker must then end with exit 0.
+   */
+  private Workers workers(List<String> flags, Path logs, Duration lease)
+      throws IOException, InterruptedException {
+    if (settings.pause() && settings.maxPause().compareTo(lease) <= 0) {
+      throw new IllegalArgumentException(
+          "--max-pause "
+              + settings.maxPause().toMillis()
+              + "ms must be longer than the workers' --lease "
+              + lease.toMillis()
+              + "ms: a worker paused for less than its lease keeps its partitions, and nothing"
+              + " is fenced. Pass a longer --max-pause (or a shorter --lease after --).");
+    }
+    List<TortureChild> group = new ArrayList<>();
+    try {
+      for (int i = 0; i < settings.workerProcesses(); i++) {
+        group.add(TortureChild.start(workerLauncher, flags, logs, "worker-" + (group.size() + 1)));
+      }
+      while (attacks < settings.kills()) {
+        List<TortureChild> alive = group.stream().filter(TortureChild::alive).toList();
+        if (alive.isEmpty()) {
+          break;
+        }
+        TortureChild victim = alive.get(random.nextInt(alive.size()));
+        int number = group.indexOf(victim) + 1;
+        highestReported = 0;
+        for (TortureChild c : group) {
+          c.poll();
+          highestReported += c.filesReported();
+        }
+        if (strikeWhen(victim)) {
+          continue; // it exited first
+        }
+        attacks++;
+        if (settings.pause()) {
+          Duration length =
+              lease.plus(scale(settings.maxPause().minus(lease), random.nextDouble()));
+          signal(victim, "STOP");
+          Thread.sleep(length.toMillis());
+          signal(victim, "CONT");
+          pauses++;
+          paused = paused.plus(length);
+          log.printf(
+              "worker %d (pid %d): paused %.1f s (lease %.1f s), %,d files reported so far%n",
+              number,
+              victim.pid(),
+              length.toMillis() / 1e3,
+              lease.toMillis() / 1e3,
+              highestReported);
+        } else {
+          victim.kill();
+          kills[victim.firstLine() == null ? 0 : victim.filesReported() == 0 ? 1 : 2]++;
+          group.add(
+              TortureChild.start(workerLauncher, flags, logs, "worker-" + (group.size() + 1)));
+          log.printf(
+              "worker %d (pid %d): killed, %,d files reported so far; worker %d started in its"
+                  + " place%n",
+              number, victim.pid(), highestReported, group.size());
+        }
+        log.flush();
+      }
+      int takeovers = 0, refusals = 0;
+      for (TortureChild c : group) {
+        int exit = c.waitForExit();
+        boolean killed = !settings.pause() && exit == 137;
+        if (exit != 0 && !killed) {
+          problems.add(
+              "worker "
+                  + (group.indexOf(c) + 1)
+                  + " (pid "
+                  + c.pid()
+                  + ") exited with code "
+                  + exit
+                  + ": "
+                  + c.stderrTail());
+        }
+        takeovers += c.takeovers();
+        refusals += c.refusals();
+      }
+      log.printf(
+          "workers: %d processes started, %d partition(s) taken over, %d commit(s) refused%n",
+          group.size(), takeovers, refusals);
+      log.flush();
+      return new Workers(settings.workerProcesses(), group.size(), takeovers, refusals);
+    } finally {
+      for (TortureChild c : group) {
+        c.close();
+      }
+    }
   }
 
   /** Refuses to go on over a user's data, or clears it when asked to with --fresh-table. */
@@ -482,12 +605,20 @@ final class Torture {
               + ", "
               + c.cursor());
     }
-    if (reference.keySet().equals(Set.of(CheckpointReader.DEFAULT_PARTITION))
-        && mine.get(CheckpointReader.DEFAULT_PARTITION) instanceof Checkpoint c
-        && total > 0) {
-      Cursor end = Cursor.ofFile(listing.name(total - 1), total);
-      if (!c.cursor().equals(end)) {
-        problems.add("the checkpoint is at " + c.cursor() + ", not at the last file " + end);
+    for (int p = 0; p < partitionCount; p++) {
+      FileListing sub = listing.partition(p, partitionCount);
+      String id = Partitioning.id(p);
+      if (sub.size() > 0 && mine.get(id) instanceof Checkpoint c) {
+        Cursor end = Cursor.ofFile(sub.name(sub.size() - 1), sub.size());
+        if (!c.cursor().equals(end)) {
+          problems.add(
+              (partitionCount == 1 ? "the checkpoint" : "partition " + id + "'s checkpoint")
+                  + " is at "
+                  + c.cursor()
+                  + ", not at the last file of "
+                  + (partitionCount == 1 ? "the listing " : "its sub-listing ")
+                  + end);
+        }
       }
     }
   }
@@ -547,6 +678,27 @@ final class Torture {
           "the ingest flags after -- are not valid: " + e.getMessage(), e);
     }
     return ingest;
+  }
+
+  /**
+   * Parses the flags of {@code waymark worker} (those of ingest, with {@code --coordinator} and
+   * {@code --lease}) as the worker would: {@code --db} defaults to the coordinator, checkpoints are
+   * in the database.
+   */
+  static WorkerCommand parseWorker(List<String> flags) {
+    WorkerCommand worker = new WorkerCommand();
+    try {
+      new CommandLine(worker).parseArgs(flags.toArray(String[]::new));
+      if (flagValue(flags, "--db") == null) {
+        worker.db = worker.coordinator;
+      }
+      worker.checkpointStore = "db";
+      worker.options();
+    } catch (CommandLine.ParameterException e) {
+      throw new IllegalArgumentException(
+          "the worker flags after -- are not valid: " + e.getMessage(), e);
+    }
+    return worker;
   }
 
   private static void requireGeneratable(IngestCommand ingest) {
