@@ -39,12 +39,13 @@ import picocli.CommandLine;
  *       start-up, at a random instant up to the reference's start-up time; the rest strike a random
  *       delay after the run's first line (by then it has opened the database and the checkpoint),
  *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.2 times
- *       the reference's time from first line to first commit (every restart is cold again), plus
- *       the time the remaining files take divided by the remaining kills (at the pace the attacked
- *       runs have shown so far, cold starts included), at most half the time the rest takes at the
- *       fastest pace seen (in the reference or in an attacked run once it had committed), so that
- *       each kill lands before the run completes and the last run still has work to do. The seed
- *       fixes every draw; the instants also depend on how fast the machine runs.
+ *       the time from first line to first commit (every restart is cold again: the reference's, or,
+ *       if longer, the last attacked run's, which grows as the job goes on), plus the time the
+ *       remaining files take divided by the remaining kills (at the pace the attacked runs have
+ *       shown so far, cold starts included), at most half the time the rest takes at the fastest
+ *       pace seen (in the reference or in an attacked run once it had committed), so that each kill
+ *       lands before the run completes and the last run still has work to do. The seed fixes every
+ *       draw; the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing; for each partition of a partitioned
@@ -120,6 +121,7 @@ final class Torture {
   private int highestReported;
   private Duration startup = DEFAULT_STARTUP;
   private Duration firstCommit = DEFAULT_STARTUP;
+  private Duration warmUp = DEFAULT_STARTUP; // first line to first commit, as restarts show it
   private double filesPerSecond;
   private int attacks; // kills or pauses so far
   private final int[] kills = new int[3]; // during start-up, then before a reported commit, after
@@ -226,6 +228,9 @@ final class Torture {
           problems.add("run " + runs + " exited with code " + o.exit() + ": " + child.stderrTail());
         }
         highestReported = Math.max(highestReported, child.filesDone());
+        if (!done) {
+          learnWarmUp(child);
+        }
         if (!done && child.firstLine() != null) {
           observedFiles += child.filesReported();
           observedSeconds += child.sinceFirstLine().toMillis() / 1e3;
@@ -339,10 +344,11 @@ final class Torture {
 
   /**
    * The many-machine mode: {@link Settings#workerProcesses} {@code waymark worker} processes run
-   * the job together; at each strike a seeded random one of those alive is paused (SIGSTOP) for
-   * longer than the lease, so that the others take its partitions over and its own next commit is
-   * refused, then continued (SIGCONT); or, without {@code --pause}, killed (SIGKILL) and replaced
-   * by a new worker. Every worker must then end with exit 0.
+   * the job together; at each strike a seeded random one of those alive, once it has reported a
+   * committed file and a random delay later (see the design notes), is paused (SIGSTOP) for longer
+   * than the lease, so that the others take its partitions over and its own next commit is refused,
+   * then continued (SIGCONT); or, without {@code --pause}, killed (SIGKILL) and replaced by a new
+   * worker. Every worker must then end with exit 0.
    */
   private Workers workers(List<String> flags, Path logs, Duration lease)
       throws IOException, InterruptedException {
@@ -367,14 +373,16 @@ final class Torture {
         }
         TortureChild victim = alive.get(random.nextInt(alive.size()));
         int number = group.indexOf(victim) + 1;
-        highestReported = 0;
-        for (TortureChild c : group) {
-          c.poll();
-          highestReported += c.filesReported();
-        }
-        if (strikeWhen(victim)) {
+        // A worker that has committed a file holds a partition with work left: the strike
+        // lands while it is busy, when a pause can get it fenced.
+        if (!victim.awaitFirstFile()) {
           continue; // it exited first
         }
+        highestReported = reported(group);
+        if (strikeWhen(victim)) {
+          continue;
+        }
+        highestReported = reported(group);
         attacks++;
         if (settings.pause()) {
           Duration length =
@@ -431,6 +439,16 @@ final class Torture {
         c.close();
       }
     }
+  }
+
+  /** The files the workers reported committed, all together. */
+  private static int reported(List<TortureChild> group) {
+    int files = 0;
+    for (TortureChild c : group) {
+      c.poll();
+      files += c.filesReported();
+    }
+    return files;
   }
 
   /** Refuses to go on over a user's data, or clears it when asked to with --fresh-table. */
@@ -506,6 +524,7 @@ final class Torture {
       }
       if (child.firstCommit() != null) {
         firstCommit = child.firstCommit();
+        warmUp = firstCommit;
       }
       // Once warm: every restart pays the first commit's latency again, see budget().
       filesPerSecond =
@@ -525,10 +544,23 @@ final class Torture {
     }
   }
 
+  /**
+   * What the last attacked run says about a restart's warm-up, from its first line to its first
+   * commit: the time it took, or, if it was killed before, at least the time it had run. It grows
+   * as a job goes on (a partitioned run, for one, looks at every finished partition again first).
+   */
+  private void learnWarmUp(TortureChild child) {
+    if (child.firstCommit() != null) {
+      warmUp = child.firstCommit();
+    } else if (child.firstLine() != null && child.sinceFirstLine().compareTo(warmUp) > 0) {
+      warmUp = child.sinceFirstLine();
+    }
+  }
+
   /** How long after its first line a run may live: see the design notes. */
   private Duration budget() {
     int left = Math.max(1, settings.kills() - attacks);
-    double warmUp = firstCommit.toMillis() / 1e3;
+    double warmUp = Math.max(firstCommit.toMillis(), this.warmUp.toMillis()) / 1e3;
     int remaining = Math.max(0, total - highestReported);
     // Restarted runs are cold: once seen, their own pace (warm-up included) spreads the kills.
     double pace =

@@ -99,6 +99,16 @@ final class TortureChild implements AutoCloseable {
     return true;
   }
 
+  /** Waits until the child reported a committed file; false if it exited without one. */
+  boolean awaitFirstFile() throws InterruptedException {
+    while (filesReported == 0) {
+      if (exitsWithin(POLL)) {
+        return filesReported > 0;
+      }
+    }
+    return true;
+  }
+
   /** Waits for the child to exit and returns its exit value. */
   int waitForExit() throws InterruptedException {
     while (!exitsWithin(Duration.ofMillis(200))) {

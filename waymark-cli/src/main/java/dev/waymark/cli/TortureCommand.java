@@ -37,6 +37,9 @@ import picocli.CommandLine.Spec;
       "valid and at the end, no temp file left. Without --input it generates a feed.",
       "PASS exits 0, FAIL exits 1. Refuses (exit 2, changing nothing) a TABLE that",
       "holds rows or a job with a checkpoint, unless --fresh-table.",
+      "With --coordinator among INGEST_FLAGS it runs --worker-processes 'waymark",
+      "worker' processes instead, pausing one past its --lease (or killing and",
+      "replacing it) at each strike, against one plain ingest as the reference.",
       "Example: waymark torture --kills 30 -- --db jdbc:postgresql://h/db"
     })
 final class TortureCommand implements Callable<Integer> {
