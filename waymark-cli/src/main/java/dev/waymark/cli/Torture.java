@@ -2,12 +2,12 @@ package dev.waymark.cli;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
-import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.AtomicFileWriter;
 import dev.waymark.checkpoint.file.FileStoreAudit;
 import dev.waymark.ingest.FeedGenerator;
 import dev.waymark.ingest.FileListing;
+import dev.waymark.ingest.Partitioning;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -39,16 +39,20 @@ import picocli.CommandLine;
  *       start-up, at a random instant up to the reference's start-up time; the rest strike a random
  *       delay after the run's first line (by then it has opened the database and the checkpoint),
  *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.2 times
- *       the reference's time from first line to first commit (every restart is cold again), plus
- *       the time the remaining files take divided by the remaining kills (at the pace the attacked
- *       runs have shown so far, cold starts included), at most half the time the rest takes at the
- *       fastest pace seen (in the reference or in an attacked run once it had committed), so that
- *       each kill lands before the run completes and the last run still has work to do. The seed
- *       fixes every draw; the instants also depend on how fast the machine runs.
+ *       the time from first line to first commit (every restart is cold again: the reference's, or,
+ *       if longer, the last attacked run's, which grows as the job goes on), plus the time the
+ *       remaining files take divided by the remaining kills (at the pace the attacked runs have
+ *       shown so far, cold starts included), at most the warm-up plus half the time the rest takes
+ *       at the fastest pace seen (in the reference or in an attacked run once it had committed), so
+ *       that each kill lands before the run completes and the last run still has work to do. (Half
+ *       the warm-up too, as before, left most kills before the first commit once a restart's
+ *       warm-up dominated, as with 256 partitions.) The seed fixes every draw; the instants also
+ *       depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
- *       partition of a plain run, the last file of the listing), leftover temp files and the audit
- *       of the job's state folder. Comparisons run in the database, whatever the table's size.
+ *       partition of a plain run, the last file of the listing; for each partition of a partitioned
+ *       run, the last file of its sub-listing), leftover temp files and the audit of the job's
+ *       state folder. Comparisons run in the database, whatever the table's size.
  * </ul>
  *
  * Not thread-safe; one instance runs once.
@@ -68,7 +72,15 @@ final class Torture {
       int files,
       int rows,
       boolean freshTable,
-      boolean keepReference) {}
+      boolean keepReference,
+      int workerProcesses) {}
+
+  /**
+   * With {@code --coordinator} among the flags: how many {@code waymark worker} processes ran the
+   * job together, how many were started in all (replacing killed ones), the partitions taken over
+   * from a worker whose lease expired, and the commits refused by a newer epoch.
+   */
+  record Workers(int processes, int started, int takeovers, int refusals) {}
 
   /** What happened and what was found. */
   record Result(
@@ -82,6 +94,7 @@ final class Torture {
       int pauses,
       Duration paused,
       int runs,
+      Workers workers,
       TortureTables.Comparison rows,
       List<String> checkpoints,
       List<String> problems,
@@ -92,12 +105,13 @@ final class Torture {
     }
 
     int restarts() {
-      return runs - 1;
+      return workers != null ? workers.started() - workers.processes() : runs - 1;
     }
   }
 
   private final Settings settings;
   private final ChildLauncher launcher;
+  private final ChildLauncher workerLauncher;
   private final PrintWriter log;
   private final Random random;
   private final List<String> problems = new ArrayList<>();
@@ -105,9 +119,11 @@ final class Torture {
 
   private Path work;
   private int total;
+  private int partitionCount;
   private int highestReported;
   private Duration startup = DEFAULT_STARTUP;
   private Duration firstCommit = DEFAULT_STARTUP;
+  private Duration warmUp = DEFAULT_STARTUP; // first line to first commit, as restarts show it
   private double filesPerSecond;
   private int attacks; // kills or pauses so far
   private final int[] kills = new int[3]; // during start-up, then before a reported commit, after
@@ -117,9 +133,11 @@ final class Torture {
   private double observedSeconds; // and the time they ran after it
   private double fastestSeen; // files per second of an attacked run once it had committed
 
-  Torture(Settings settings, ChildLauncher launcher, PrintWriter log) {
+  Torture(
+      Settings settings, ChildLauncher launcher, ChildLauncher workerLauncher, PrintWriter log) {
     this.settings = settings;
     this.launcher = launcher;
+    this.workerLauncher = workerLauncher;
     this.log = log;
     this.random = new Random(settings.seed());
   }
@@ -158,7 +176,8 @@ final class Torture {
     if (generate) {
       flags.addAll(0, List.of("--input", feed.toString()));
     }
-    IngestCommand ingest = parse(flags);
+    boolean workerMode = flagValue(flags, "--coordinator") != null;
+    IngestCommand ingest = workerMode ? parseWorker(flags) : parse(flags);
     String generated = null;
     if (generate) {
       requireGeneratable(ingest);
@@ -170,7 +189,7 @@ final class Torture {
               s.files(), settings.rows(), s.records(), s.distinctRecords(), feed);
       log.printf("no --input given: generated a feed of %s%n", generated);
     }
-    boolean dbStore = ingest.checkpointStore.equalsIgnoreCase("db");
+    boolean dbStore = workerMode || ingest.checkpointStore.equalsIgnoreCase("db");
     Path state = ingest.state.toAbsolutePath().normalize();
     String table = ingest.table, job = ingest.job;
     String referenceTable = table.substring(0, Math.min(table.length(), 63 - REFERENCE.length()));
@@ -179,10 +198,16 @@ final class Torture {
     Path referenceState = work.resolve("reference-state");
     FileListing listing = FileListing.of(ingest.input, ingest.glob);
     total = listing.size();
+    partitionCount = ingest.partitions;
     TortureTables tables = new TortureTables(ingest.db);
     clearTheWay(tables, dbStore, state, table, job, referenceTable, referenceJob);
 
     List<String> referenceFlags = without(flags, "--summary-json");
+    if (workerMode) { // one plain ingest, checkpoints in the same database as the workers'
+      referenceFlags = without(without(referenceFlags, "--coordinator"), "--lease");
+      referenceFlags = with(referenceFlags, "--db", ingest.db);
+      referenceFlags = with(referenceFlags, "--checkpoint-store", "db");
+    }
     referenceFlags = with(referenceFlags, "--table", referenceTable);
     referenceFlags = with(referenceFlags, "--job", referenceJob);
     referenceFlags = with(referenceFlags, "--state", referenceState.toString());
@@ -190,7 +215,12 @@ final class Torture {
     reference(referenceFlags, logs, referenceTable);
 
     int runs = 0;
-    for (boolean done = false; !done; ) {
+    Workers workers = null;
+    if (workerMode) {
+      workers = workers(flags, logs, ((WorkerCommand) ingest).lease);
+      runs = 1;
+    }
+    for (boolean done = workerMode; !done; ) {
       runs++;
       try (TortureChild child = TortureChild.start(launcher, flags, logs, runs)) {
         current = child;
@@ -199,7 +229,10 @@ final class Torture {
         if (done && o.exit() != 0) {
           problems.add("run " + runs + " exited with code " + o.exit() + ": " + child.stderrTail());
         }
-        highestReported = Math.max(highestReported, child.lastFileNumber());
+        highestReported = Math.max(highestReported, child.filesDone());
+        if (!done) {
+          learnWarmUp(child);
+        }
         if (!done && child.firstLine() != null) {
           observedFiles += child.filesReported();
           observedSeconds += child.sinceFirstLine().toMillis() / 1e3;
@@ -218,7 +251,7 @@ final class Torture {
       }
     }
 
-    TortureTables.Comparison rows = tables.compare(table, referenceTable);
+    TortureTables.Comparison rows = tables.compare(table, referenceTable, partitionCount > 1);
     List<String> checkpoints = new ArrayList<>();
     checkCheckpoints(
         tables, dbStore, state, job, referenceState, referenceJob, listing, checkpoints);
@@ -244,6 +277,7 @@ final class Torture {
         pauses,
         paused,
         runs,
+        workers,
         rows,
         checkpoints,
         List.copyOf(problems),
@@ -295,7 +329,7 @@ final class Torture {
       attacks++;
       n++;
       here = here.plus(length);
-      highestReported = Math.max(highestReported, child.lastFileNumber());
+      highestReported = Math.max(highestReported, child.filesDone());
     }
     pauses += n;
     paused = paused.plus(here);
@@ -308,6 +342,115 @@ final class Torture {
             + (exit == 0 ? "completed" : "exited with code " + exit);
     boolean fenced = exit == ExitCode.LOCK_HELD.code && run <= 2 * settings.kills() + 10;
     return new Outcome(exit, fate, !fenced);
+  }
+
+  /**
+   * The many-machine mode: {@link Settings#workerProcesses} {@code waymark worker} processes run
+   * the job together; at each strike a seeded random one of those alive, once it has reported a
+   * committed file and a random delay later (see the design notes), is paused (SIGSTOP) for longer
+   * than the lease, so that the others take its partitions over and its own next commit is refused,
+   * then continued (SIGCONT); or, without {@code --pause}, killed (SIGKILL) and replaced by a new
+   * worker. Every worker must then end with exit 0.
+   */
+  private Workers workers(List<String> flags, Path logs, Duration lease)
+      throws IOException, InterruptedException {
+    if (settings.pause() && settings.maxPause().compareTo(lease) <= 0) {
+      throw new IllegalArgumentException(
+          "--max-pause "
+              + settings.maxPause().toMillis()
+              + "ms must be longer than the workers' --lease "
+              + lease.toMillis()
+              + "ms: a worker paused for less than its lease keeps its partitions, and nothing"
+              + " is fenced. Pass a longer --max-pause (or a shorter --lease after --).");
+    }
+    List<TortureChild> group = new ArrayList<>();
+    try {
+      for (int i = 0; i < settings.workerProcesses(); i++) {
+        group.add(TortureChild.start(workerLauncher, flags, logs, "worker-" + (group.size() + 1)));
+      }
+      while (attacks < settings.kills()) {
+        List<TortureChild> alive = group.stream().filter(TortureChild::alive).toList();
+        if (alive.isEmpty()) {
+          break;
+        }
+        TortureChild victim = alive.get(random.nextInt(alive.size()));
+        int number = group.indexOf(victim) + 1;
+        // A worker that has committed a file holds a partition with work left: the strike
+        // lands while it is busy, when a pause can get it fenced.
+        if (!victim.awaitFirstFile()) {
+          continue; // it exited first
+        }
+        highestReported = reported(group);
+        if (strikeWhen(victim)) {
+          continue;
+        }
+        highestReported = reported(group);
+        attacks++;
+        if (settings.pause()) {
+          Duration length =
+              lease.plus(scale(settings.maxPause().minus(lease), random.nextDouble()));
+          signal(victim, "STOP");
+          Thread.sleep(length.toMillis());
+          signal(victim, "CONT");
+          pauses++;
+          paused = paused.plus(length);
+          log.printf(
+              "worker %d (pid %d): paused %.1f s (lease %.1f s), %,d files reported so far%n",
+              number,
+              victim.pid(),
+              length.toMillis() / 1e3,
+              lease.toMillis() / 1e3,
+              highestReported);
+        } else {
+          victim.kill();
+          kills[victim.firstLine() == null ? 0 : victim.filesReported() == 0 ? 1 : 2]++;
+          group.add(
+              TortureChild.start(workerLauncher, flags, logs, "worker-" + (group.size() + 1)));
+          log.printf(
+              "worker %d (pid %d): killed, %,d files reported so far; worker %d started in its"
+                  + " place%n",
+              number, victim.pid(), highestReported, group.size());
+        }
+        log.flush();
+      }
+      int takeovers = 0, refusals = 0;
+      for (TortureChild c : group) {
+        int exit = c.waitForExit();
+        boolean killed = !settings.pause() && exit == 137;
+        if (exit != 0 && !killed) {
+          problems.add(
+              "worker "
+                  + (group.indexOf(c) + 1)
+                  + " (pid "
+                  + c.pid()
+                  + ") exited with code "
+                  + exit
+                  + ": "
+                  + c.stderrTail());
+        }
+        takeovers += c.takeovers();
+        refusals += c.refusals();
+      }
+      log.printf(
+          "workers: %d processes started, %d partition(s) taken over, %d commit(s) refused%n",
+          group.size(), takeovers, refusals);
+      log.flush();
+      return new Workers(settings.workerProcesses(), group.size(), takeovers, refusals);
+    } finally {
+      for (TortureChild c : group) {
+        c.close();
+      }
+    }
+  }
+
+  /** The files the workers reported committed, all together. */
+  private static int reported(List<TortureChild> group) {
+    int files = 0;
+    for (TortureChild c : group) {
+      c.poll();
+      files += c.filesReported();
+    }
+    return files;
   }
 
   /** Refuses to go on over a user's data, or clears it when asked to with --fresh-table. */
@@ -383,6 +526,7 @@ final class Torture {
       }
       if (child.firstCommit() != null) {
         firstCommit = child.firstCommit();
+        warmUp = firstCommit;
       }
       // Once warm: every restart pays the first commit's latency again, see budget().
       filesPerSecond =
@@ -402,10 +546,23 @@ final class Torture {
     }
   }
 
+  /**
+   * What the last attacked run says about a restart's warm-up, from its first line to its first
+   * commit: the time it took, or, if it was killed before, at least the time it had run. It grows
+   * as a job goes on (a partitioned run, for one, looks at every finished partition again first).
+   */
+  private void learnWarmUp(TortureChild child) {
+    if (child.firstCommit() != null) {
+      warmUp = child.firstCommit();
+    } else if (child.firstLine() != null && child.sinceFirstLine().compareTo(warmUp) > 0) {
+      warmUp = child.sinceFirstLine();
+    }
+  }
+
   /** How long after its first line a run may live: see the design notes. */
   private Duration budget() {
     int left = Math.max(1, settings.kills() - attacks);
-    double warmUp = firstCommit.toMillis() / 1e3;
+    double warmUp = Math.max(firstCommit.toMillis(), this.warmUp.toMillis()) / 1e3;
     int remaining = Math.max(0, total - highestReported);
     // Restarted runs are cold: once seen, their own pace (warm-up included) spreads the kills.
     double pace =
@@ -414,7 +571,7 @@ final class Torture {
             : filesPerSecond;
     double fastest = Math.max(Math.max(pace, filesPerSecond), fastestSeen);
     double seconds =
-        Math.min(1.2 * warmUp + remaining / pace / left, 0.5 * (warmUp + remaining / fastest));
+        Math.min(1.2 * warmUp + remaining / pace / left, warmUp + 0.5 * remaining / fastest);
     return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
   }
 
@@ -482,12 +639,20 @@ final class Torture {
               + ", "
               + c.cursor());
     }
-    if (reference.keySet().equals(Set.of(CheckpointReader.DEFAULT_PARTITION))
-        && mine.get(CheckpointReader.DEFAULT_PARTITION) instanceof Checkpoint c
-        && total > 0) {
-      Cursor end = Cursor.ofFile(listing.name(total - 1), total);
-      if (!c.cursor().equals(end)) {
-        problems.add("the checkpoint is at " + c.cursor() + ", not at the last file " + end);
+    for (int p = 0; p < partitionCount; p++) {
+      FileListing sub = listing.partition(p, partitionCount);
+      String id = Partitioning.id(p);
+      if (sub.size() > 0 && mine.get(id) instanceof Checkpoint c) {
+        Cursor end = Cursor.ofFile(sub.name(sub.size() - 1), sub.size());
+        if (!c.cursor().equals(end)) {
+          problems.add(
+              (partitionCount == 1 ? "the checkpoint" : "partition " + id + "'s checkpoint")
+                  + " is at "
+                  + c.cursor()
+                  + ", not at the last file of "
+                  + (partitionCount == 1 ? "the listing " : "its sub-listing ")
+                  + end);
+        }
       }
     }
   }
@@ -547,6 +712,27 @@ final class Torture {
           "the ingest flags after -- are not valid: " + e.getMessage(), e);
     }
     return ingest;
+  }
+
+  /**
+   * Parses the flags of {@code waymark worker} (those of ingest, with {@code --coordinator} and
+   * {@code --lease}) as the worker would: {@code --db} defaults to the coordinator, checkpoints are
+   * in the database.
+   */
+  static WorkerCommand parseWorker(List<String> flags) {
+    WorkerCommand worker = new WorkerCommand();
+    try {
+      new CommandLine(worker).parseArgs(flags.toArray(String[]::new));
+      if (flagValue(flags, "--db") == null) {
+        worker.db = worker.coordinator;
+      }
+      worker.checkpointStore = "db";
+      worker.options();
+    } catch (CommandLine.ParameterException e) {
+      throw new IllegalArgumentException(
+          "the worker flags after -- are not valid: " + e.getMessage(), e);
+    }
+    return worker;
   }
 
   private static void requireGeneratable(IngestCommand ingest) {

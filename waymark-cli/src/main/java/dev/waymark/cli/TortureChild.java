@@ -10,14 +10,23 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 /**
  * One run of the tortured command, and what it has said so far. Its stdout is a file that is read
- * as it grows, only complete lines counting: the first line (where the run starts) and the lines
- * {@code [i/T] NAME: ...} that each report a committed file. Not thread-safe.
+ * as it grows, only complete lines counting: the first line (where the run starts, and for a
+ * partitioned run how many files were committed before it) and the lines that each report a
+ * committed file, {@code [i/T] NAME: ...} for a plain run, {@code [pK i/T] NAME: ...} for a
+ * partitioned one (where {@code i/T} counts within partition K); for a {@code waymark worker}, also
+ * its lines about a partition taken over from a worker whose lease expired and about a commit
+ * refused by a newer epoch. Not thread-safe.
  */
 final class TortureChild implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(5);
+  private static final Pattern FILE_LINE = Pattern.compile("^\\[(p\\S+ )?(\\d+)/\\d+\\] ");
+  private static final Pattern PARTITIONED_RESUME =
+      Pattern.compile("^resume \\d+ of \\d+ partitions, ([\\d,]+) of ");
 
   private final Process process;
   private final Path stdout;
@@ -30,6 +39,10 @@ final class TortureChild implements AutoCloseable {
   private long firstFileAt;
   private int filesReported;
   private int lastFileNumber;
+  private int committedBefore; // files committed before this partitioned run started
+  private boolean partitioned;
+  private int takeovers;
+  private int refusals;
 
   private TortureChild(Process process, Path stdout, Path stderr) {
     this.process = process;
@@ -40,7 +53,15 @@ final class TortureChild implements AutoCloseable {
   /** Starts run {@code n} through {@code launcher}, its output files in {@code logs}. */
   static TortureChild start(ChildLauncher launcher, List<String> flags, Path logs, int n)
       throws IOException {
-    Path out = logs.resolve("run-" + n + ".out"), err = logs.resolve("run-" + n + ".err");
+    return start(launcher, flags, logs, "run-" + n);
+  }
+
+  /**
+   * Starts a child through {@code launcher}, its output in {@code logs/NAME.out} and {@code .err}.
+   */
+  static TortureChild start(ChildLauncher launcher, List<String> flags, Path logs, String name)
+      throws IOException {
+    Path out = logs.resolve(name + ".out"), err = logs.resolve(name + ".err");
     return new TortureChild(launcher.start(flags, out, err), out, err);
   }
 
@@ -73,6 +94,16 @@ final class TortureChild implements AutoCloseable {
     while (firstLine == null) {
       if (exitsWithin(POLL)) {
         return firstLine != null;
+      }
+    }
+    return true;
+  }
+
+  /** Waits until the child reported a committed file; false if it exited without one. */
+  boolean awaitFirstFile() throws InterruptedException {
+    while (filesReported == 0) {
+      if (exitsWithin(POLL)) {
+        return filesReported > 0;
       }
     }
     return true;
@@ -118,20 +149,37 @@ final class TortureChild implements AutoCloseable {
     if (firstLine == null) {
       firstLine = line;
       firstLineAt = now;
-    }
-    if (line.startsWith("[")) {
-      int slash = line.indexOf('/');
-      if (slash > 1) {
-        try {
-          lastFileNumber = Math.max(lastFileNumber, Integer.parseInt(line.substring(1, slash)));
-        } catch (NumberFormatException e) {
-          return; // not a file line
-        }
-        if (filesReported++ == 0) {
-          firstFileAt = now;
-        }
+      Matcher resume = PARTITIONED_RESUME.matcher(line);
+      if (resume.find()) {
+        committedBefore = Integer.parseInt(resume.group(1).replace(",", ""));
       }
     }
+    if (line.startsWith("claimed partition ") && line.contains(", taking over from ")) {
+      takeovers++;
+    } else if (line.startsWith("commit refused for partition ")) {
+      refusals++;
+    }
+    Matcher file = FILE_LINE.matcher(line);
+    if (file.find()) {
+      if (file.group(1) != null) {
+        partitioned = true;
+      } else {
+        lastFileNumber = Math.max(lastFileNumber, Integer.parseInt(file.group(2)));
+      }
+      if (filesReported++ == 0) {
+        firstFileAt = now;
+      }
+    }
+  }
+
+  /** Partitions this worker claimed from a worker whose lease had expired. */
+  int takeovers() {
+    return takeovers;
+  }
+
+  /** Commits of this worker refused because another worker held the partition at a newer epoch. */
+  int refusals() {
+    return refusals;
   }
 
   /** The first line, e.g. {@code resume from file 13 (...)}, or null if none yet. */
@@ -143,9 +191,13 @@ final class TortureChild implements AutoCloseable {
     return filesReported;
   }
 
-  /** The highest file number {@code i} of a line {@code [i/T]}, 0 if none. */
-  int lastFileNumber() {
-    return lastFileNumber;
+  /**
+   * How many files of the listing are committed, as far as the output tells: the highest file
+   * number {@code i} of a line {@code [i/T]} for a plain run; for a partitioned run, the files
+   * committed before it started plus the lines {@code [pK i/T]} it printed. 0 if none.
+   */
+  int filesDone() {
+    return partitioned ? committedBefore + filesReported : lastFileNumber;
   }
 
   /** From launch to now. */

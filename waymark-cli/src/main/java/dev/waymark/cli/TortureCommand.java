@@ -37,6 +37,9 @@ import picocli.CommandLine.Spec;
       "valid and at the end, no temp file left. Without --input it generates a feed.",
       "PASS exits 0, FAIL exits 1. Refuses (exit 2, changing nothing) a TABLE that",
       "holds rows or a job with a checkpoint, unless --fresh-table.",
+      "With --coordinator among INGEST_FLAGS it runs --worker-processes 'waymark",
+      "worker' processes instead, pausing one past its --lease (or killing and",
+      "replacing it) at each strike, against one plain ingest as the reference.",
       "Example: waymark torture --kills 30 -- --db jdbc:postgresql://h/db"
     })
 final class TortureCommand implements Callable<Integer> {
@@ -97,6 +100,15 @@ final class TortureCommand implements Callable<Integer> {
       description = "Keep TABLE_reference (and its job's checkpoint) for a look afterwards.")
   boolean keepReference;
 
+  @Option(
+      names = "--worker-processes",
+      defaultValue = "3",
+      paramLabel = "N",
+      description =
+          "When INGEST_FLAGS include --coordinator: how many 'waymark worker' processes run the"
+              + " job together (default: ${DEFAULT-VALUE}).")
+  int workerProcesses;
+
   @Mixin Options.Json json;
 
   @Parameters(
@@ -108,23 +120,36 @@ final class TortureCommand implements Callable<Integer> {
   /** What runs as the child; tests swap in a deliberately broken runner. */
   ChildLauncher launcher = ChildLauncher.ingest();
 
+  /** What runs as each worker when the ingest flags include {@code --coordinator}. */
+  ChildLauncher workerLauncher =
+      ChildLauncher.java(List.of(), Main.class.getName(), List.of("worker"));
+
   @Override
   public Integer call() throws Exception {
-    if (kills < 0 || files < 1 || rows < 0) {
+    if (kills < 0 || files < 1 || rows < 0 || workerProcesses < 1) {
       throw new ParameterException(
-          spec.commandLine(), "--kills and --rows must be at least 0, --files at least 1");
+          spec.commandLine(),
+          "--kills and --rows must be at least 0, --files and --worker-processes at least 1");
     }
     long s = seed != null ? seed : ThreadLocalRandom.current().nextLong(1, Long.MAX_VALUE);
     Torture.Settings settings =
         new Torture.Settings(
-            kills, s, pause, duration(maxPause), files, rows, freshTable, keepReference);
+            kills,
+            s,
+            pause,
+            duration(maxPause),
+            files,
+            rows,
+            freshTable,
+            keepReference,
+            workerProcesses);
     PrintWriter out = spec.commandLine().getOut();
     PrintWriter log = json.enabled ? spec.commandLine().getErr() : out;
     log.printf(
         "waymark torture: seed %d (--seed %d repeats the draws), %d %s%n",
         s, s, kills, pause ? "pauses" : "kills");
     log.flush();
-    Torture.Result result = new Torture(settings, launcher, log).run(ingestFlags);
+    Torture.Result result = new Torture(settings, launcher, workerLauncher, log).run(ingestFlags);
     if (json.enabled) {
       out.println(Json.write(fields(result)));
     } else {
@@ -176,6 +201,17 @@ final class TortureCommand implements Callable<Integer> {
               : "");
     }
     out.printf("  restarts          %d%n", r.restarts());
+    if (r.workers() != null) {
+      Torture.Workers w = r.workers();
+      out.printf(
+          "  workers           %d 'waymark worker' processes at a time, %d started in all%n",
+          w.processes(), w.started());
+      out.printf(
+          "  takeovers         %d (partitions claimed from a worker whose lease expired)%n",
+          w.takeovers());
+      out.printf(
+          "  commits refused   %d (a resumed worker fenced by a newer epoch)%n", w.refusals());
+    }
     out.printf("  rows expected     %,d (%s, uninterrupted)%n", c.expected(), r.referenceTable());
     out.printf("  rows found        %,d (%s)%n", c.found(), r.table());
     out.printf("  missing           %,d%n", c.missing());
@@ -191,6 +227,13 @@ final class TortureCommand implements Callable<Integer> {
                     ", ", c.filesDiffering().subList(0, Math.min(5, c.filesDiffering().size())))
                 + (c.filesDiffering().size() > 5 ? ", ..." : "")
                 + ")");
+    if (c.filesMayDiffer() && c.moved() > 0) {
+      out.printf(
+          "  rows moved        %,d (kept from another file than in the reference: with partitions,"
+              + " a record repeated in two partitions' files is kept from the one that commits it"
+              + " first; no divergence)%n",
+          c.moved());
+    }
     for (String line : r.checkpoints()) {
       out.printf("  checkpoint        %s%n", line);
     }
@@ -219,6 +262,12 @@ final class TortureCommand implements Callable<Integer> {
     m.put("pauses", (long) r.pauses());
     m.put("paused_ms", r.paused().toMillis());
     m.put("restarts", (long) r.restarts());
+    if (r.workers() != null) {
+      m.put("worker_processes", (long) r.workers().processes());
+      m.put("workers_started", (long) r.workers().started());
+      m.put("takeovers", (long) r.workers().takeovers());
+      m.put("commits_refused", (long) r.workers().refusals());
+    }
     m.put("table", r.table());
     m.put("reference_table", r.referenceTable());
     m.put("generated_feed", r.generatedFeed());
@@ -228,6 +277,7 @@ final class TortureCommand implements Callable<Integer> {
     m.put("duplicated", c.duplicated());
     m.put("unexpected", c.unexpected());
     m.put("files_differing", new ArrayList<Object>(c.filesDiffering()));
+    m.put("rows_moved", c.moved());
     m.put("checkpoints", new ArrayList<Object>(r.checkpoints()));
     m.put("problems", new ArrayList<Object>(r.problems()));
     m.put("logs", r.logs() == null ? null : r.logs().toString());

@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import dev.waymark.ingest.FeedGenerator;
+import dev.waymark.ingest.FileListing;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.file.Files;
@@ -120,6 +121,134 @@ class TortureIT {
           .isZero();
       assertThat(count(pg.url, "SELECT COUNT(*) FROM waymark_checkpoint WHERE job = 'it'"))
           .isEqualTo(1);
+    }
+  }
+
+  /**
+   * Four partitions run by two worker threads: the kill planner reads the partitioned progress
+   * lines {@code [pK i/T]} (some kills land after committed files), rows repeated in files of two
+   * partitions may be kept from either file, and every partition's checkpoint must end at the last
+   * file of its own sub-listing.
+   */
+  @Test
+  @Timeout(value = 8, unit = TimeUnit.MINUTES)
+  void postgresWithFourPartitionsAndTwoWorkersPasses() throws Exception {
+    try (TestDatabases.PgSchema pg = TestDatabases.freshPostgresSchema()) {
+      CliRun run =
+          torture(
+              ChildLauncher.java(FAST, Main.class.getName(), List.of("ingest")),
+              "torture",
+              "--kills",
+              "" + KILLS,
+              "--seed",
+              "" + SEED,
+              "--files",
+              "" + FILES,
+              "--json",
+              "--",
+              "--db",
+              pg.url,
+              "--job",
+              "it4",
+              "--state",
+              tmp.resolve("state").toString(),
+              "--partitions",
+              "4",
+              "--workers",
+              "2",
+              "--commit-every",
+              "1");
+      System.out.println(run.err() + run.out());
+      assertThat(run.exitCode()).as(run.toString()).isZero();
+      Map<String, Object> json = run.json();
+      long distinct = distinctRecords();
+      assertThat(json)
+          .containsEntry("verdict", "PASS")
+          .containsEntry("rows_expected", distinct)
+          .containsEntry("rows_found", distinct)
+          .containsEntry("missing", 0L)
+          .containsEntry("duplicated", 0L)
+          .containsEntry("unexpected", 0L)
+          .containsEntry("problems", List.of());
+      long kills = (Long) json.get("kills");
+      assertThat(kills).isBetween((long) KILLS / 2, (long) KILLS);
+      assertThat((Long) json.get("kills_before_first_commit"))
+          .as("some kills land after the run reported [pK i/T] lines")
+          .isLessThan(kills);
+      assertThat(run.err()).containsPattern("files committed, " + FILES + " files in total");
+
+      FileListing feed = FileListing.of(generatedFeed(), "*.json");
+      List<?> checkpoints = (List<?>) json.get("checkpoints");
+      assertThat(checkpoints).hasSize(4);
+      for (int p = 0; p < 4; p++) {
+        FileListing sub = feed.partition(p, 4);
+        String end = "{\"file\":\"" + sub.name(sub.size() - 1) + "\",\"files\":" + sub.size() + "}";
+        assertThat(checkpoints.get(p).toString()).startsWith("partition " + p + ": ").endsWith(end);
+      }
+      assertThat(count(pg.url, "SELECT COUNT(*) FROM skus_staging")).isEqualTo(distinct);
+      assertThat(tableExists(pg.url, "skus_staging_reference")).isFalse();
+    }
+  }
+
+  /**
+   * The many-machine mode: with {@code --coordinator} after {@code --}, three {@code waymark
+   * worker} processes run the job; each pause stops one of them past its lease, the others take its
+   * partitions over, and once continued its next commit is refused by the newer epoch. The table
+   * must still equal a single uninterrupted {@code waymark ingest}.
+   */
+  @Test
+  @Timeout(value = 8, unit = TimeUnit.MINUTES)
+  void pausedWorkersAreFencedAndTheOthersTakeOver() throws Exception {
+    try (TestDatabases.PgSchema pg = TestDatabases.freshPostgresSchema()) {
+      CliRun run =
+          torture(
+              ChildLauncher.java(FAST, Main.class.getName(), List.of("ingest")),
+              "torture",
+              "--pause",
+              "--kills",
+              "3",
+              "--max-pause",
+              "7s",
+              "--seed",
+              "" + SEED,
+              "--files",
+              "" + FILES,
+              "--rows",
+              "400",
+              "--json",
+              "--",
+              "--coordinator",
+              pg.url,
+              "--lease",
+              "2s",
+              "--job",
+              "itw",
+              "--partitions",
+              "6",
+              "--workers",
+              "1",
+              "--commit-every",
+              "1");
+      System.out.println(run.err() + run.out());
+      assertThat(run.exitCode()).as(run.toString()).isZero();
+      Map<String, Object> json = run.json();
+      assertThat(json)
+          .containsEntry("verdict", "PASS")
+          .containsEntry("mode", "pause")
+          .containsEntry("worker_processes", 3L)
+          .containsEntry("workers_started", 3L)
+          .containsEntry("restarts", 0L)
+          .containsEntry("missing", 0L)
+          .containsEntry("duplicated", 0L)
+          .containsEntry("unexpected", 0L)
+          .containsEntry("problems", List.of());
+      assertThat((Long) json.get("pauses")).isBetween(1L, 3L);
+      assertThat((Long) json.get("takeovers") + (Long) json.get("commits_refused"))
+          .as("a paused worker's partitions were taken over or its commit refused")
+          .isPositive();
+      assertThat(run.err()).containsPattern("worker \\d \\(pid \\d+\\): paused \\d");
+      assertThat((List<?>) json.get("checkpoints")).hasSize(6);
+      assertThat(json.get("rows_found")).isEqualTo(json.get("rows_expected"));
     }
   }
 
@@ -269,7 +398,9 @@ class TortureIT {
   /** {@code waymark ARGS} in-process, with {@code torture}'s child launcher replaced. */
   static CliRun torture(ChildLauncher launcher, String... args) {
     CommandLine cmd = Main.commandLine();
-    ((TortureCommand) cmd.getSubcommands().get("torture").getCommand()).launcher = launcher;
+    TortureCommand torture = (TortureCommand) cmd.getSubcommands().get("torture").getCommand();
+    torture.launcher = launcher;
+    torture.workerLauncher = ChildLauncher.java(FAST, Main.class.getName(), List.of("worker"));
     StringWriter out = new StringWriter(), err = new StringWriter();
     cmd.setOut(new PrintWriter(out, true));
     cmd.setErr(new PrintWriter(err, true));
@@ -280,6 +411,13 @@ class TortureIT {
   private long distinctRecords() {
     return FeedGenerator.generate(tmp.resolve("probe-" + System.nanoTime()), FILES, ROWS, SEED)
         .distinctRecords();
+  }
+
+  /** The feed torture generates for these settings (the same names, rows and seed). */
+  private Path generatedFeed() {
+    Path feed = tmp.resolve("feed-" + System.nanoTime());
+    FeedGenerator.generate(feed, FILES, ROWS, SEED);
+    return feed;
   }
 
   private static int figure(String out, String regex) {
