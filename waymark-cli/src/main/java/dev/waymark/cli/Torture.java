@@ -42,12 +42,12 @@ import picocli.CommandLine;
  *       the time from first line to first commit (every restart is cold again: the reference's, or,
  *       if longer, the last attacked run's, which grows as the job goes on), plus the time the
  *       remaining files take divided by the remaining kills (at the pace the attacked runs have
- *       shown so far, cold starts included), at most the warm-up plus half the time the rest takes
- *       at the fastest pace seen (in the reference or in an attacked run once it had committed), so
- *       that each kill lands before the run completes and the last run still has work to do. (Half
- *       the warm-up too, as before, left most kills before the first commit once a restart's
- *       warm-up dominated, as with 256 partitions.) The seed fixes every draw; the instants also
- *       depend on how fast the machine runs.
+ *       shown so far, cold starts included), at most half the time the rest takes (warm-up
+ *       included) at the fastest pace seen (in the reference or in an attacked run once it had
+ *       committed), so that each kill lands before the run completes and the last run still has
+ *       work to do. (A cap of the whole warm-up plus half the rest spread the kills of a
+ *       256-partition run better, but let small, fast feeds complete before half their kills.) The
+ *       seed fixes every draw; the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing; for each partition of a partitioned
@@ -571,7 +571,7 @@ final class Torture {
             : filesPerSecond;
     double fastest = Math.max(Math.max(pace, filesPerSecond), fastestSeen);
     double seconds =
-        Math.min(1.2 * warmUp + remaining / pace / left, warmUp + 0.5 * remaining / fastest);
+        Math.min(1.2 * warmUp + remaining / pace / left, 0.5 * (warmUp + remaining / fastest));
     return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
   }
 

@@ -42,6 +42,9 @@ class TortureIT {
   private static final int FILES = 80;
   private static final int ROWS = 100;
 
+  /** Bigger files for the partitioned case: two workers go through 80 small files too fast. */
+  private static final int ROWS_PARTITIONED = 400;
+
   /** Children that start fast (C1 only, a small heap): a loaded CI machine runs dozens. */
   private static final List<String> FAST =
       List.of(
@@ -144,6 +147,8 @@ class TortureIT {
               "" + SEED,
               "--files",
               "" + FILES,
+              "--rows",
+              "" + ROWS_PARTITIONED,
               "--json",
               "--",
               "--db",
@@ -161,7 +166,9 @@ class TortureIT {
       System.out.println(run.err() + run.out());
       assertThat(run.exitCode()).as(run.toString()).isZero();
       Map<String, Object> json = run.json();
-      long distinct = distinctRecords();
+      long distinct =
+          FeedGenerator.generate(tmp.resolve("probe4"), FILES, ROWS_PARTITIONED, SEED)
+              .distinctRecords();
       assertThat(json)
           .containsEntry("verdict", "PASS")
           .containsEntry("rows_expected", distinct)
