@@ -17,7 +17,9 @@ enum ExitCode {
   CHECKPOINT_INVALID(
       4, "A checkpoint cannot be trusted: empty, torn, damaged, misplaced, unmigrated."),
   BAD_INPUT(5, "Bad input: a file named on the command line is missing or malformed."),
-  TRANSIENT_EXHAUSTED(75, "A transient failure outlived its retries; running again may succeed.");
+  JOB_FAILED(6, "wait: the job failed; its failure marker is printed."),
+  TRANSIENT_EXHAUSTED(75, "A transient failure outlived its retries; running again may succeed."),
+  WAIT_TIMEOUT(124, "wait: --timeout passed before the job succeeded or failed (as timeout(1)).");
 
   /** Maps whatever a verb throws to its exit code. */
   static final CommandLine.IExitCodeExceptionMapper MAPPER = t -> of(t).code;

@@ -1,6 +1,7 @@
 package dev.waymark.cli;
 
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.ingest.CommitPolicy;
 import dev.waymark.ingest.DedupKey;
@@ -163,6 +164,20 @@ final class IngestCommand implements Callable<Integer> {
   Integer workers;
 
   @Option(
+      names = "--global-checkpoint-every",
+      paramLabel = "DURATION",
+      description =
+          "Also write a two-phase global checkpoint (every partition's committed cursor, one consistent cut) this often, e.g. 10s; one is always written at the end of a run (default: only that one).")
+  String globalCheckpointEvery;
+
+  @Option(
+      names = "--global-keep",
+      defaultValue = "" + GlobalCheckpointStore.DEFAULT_KEEP,
+      paramLabel = "K",
+      description = "Complete global checkpoints to keep (default: ${DEFAULT-VALUE}).")
+  int globalKeep;
+
+  @Option(
       names = "--summary-json",
       paramLabel = "PATH",
       description = "Also write the run's summary as JSON to PATH.")
@@ -197,6 +212,11 @@ final class IngestCommand implements Callable<Integer> {
           .retries(retries)
           .rescan(rescan)
           .partitions(partitions)
+          .globalCheckpointEvery(
+              globalCheckpointEvery == null
+                  ? null
+                  : Durations.parse("--global-checkpoint-every", globalCheckpointEvery))
+          .globalKeep(globalKeep)
           .faults(Faults.fromEnvironment());
       if (workers != null) {
         b.workers(workers);

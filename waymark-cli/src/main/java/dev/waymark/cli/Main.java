@@ -27,6 +27,7 @@ import picocli.CommandLine.ScopeType;
       DemoCommand.class,
       GenerateCommand.class,
       CheckpointCommand.class,
+      WaitCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class Main {

@@ -1,8 +1,16 @@
 package dev.waymark.cli;
 
 import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
-import dev.waymark.checkpoint.file.FileStoreInspector;
+import dev.waymark.checkpoint.file.FileGlobalCheckpointStore;
+import dev.waymark.checkpoint.file.FileStoreOptions;
+import dev.waymark.checkpoint.global.GlobalCheckpoint;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
+import dev.waymark.checkpoint.global.GlobalRollback;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import java.time.Instant;
 import java.util.Map;
 import java.util.concurrent.Callable;
@@ -13,17 +21,27 @@ import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
-/** {@code waymark checkpoint rollback --to SEQ}: makes a kept version current again. */
+/**
+ * {@code waymark checkpoint rollback --to SEQ}: makes a kept version current again; {@code --global
+ * [N]}: moves every partition back to a complete global checkpoint.
+ */
 @Command(
     name = "rollback",
     mixinStandardHelpOptions = true,
-    header = "Make a kept version current again (takes the lock).",
+    header = "Make a kept version, or a global checkpoint, current again (takes the lock).",
     description = {
-      "Make the cursor of a kept version current again, as a new commit with the next sequence"
-          + " number; works even when the current checkpoint is damaged. Takes the job's lock:"
-          + " exit code 3 while a writer runs. See the versions with `waymark checkpoint history`."
+      "--to SEQ: make the cursor of a kept version current again, as a new commit with the next"
+          + " sequence number; works even when the current checkpoint is damaged. See the versions"
+          + " with `waymark checkpoint history`.",
+      "--global [N]: move every partition back to complete global checkpoint N (default: the last"
+          + " complete one), each as a new commit, then record the restored cut as a new global"
+          + " checkpoint. An incomplete or pruned N is refused with the list of those available.",
+      "Takes the job's lock: exit code 3 while a writer runs. Removes the job's success marker."
     })
 final class RollbackCommand implements Callable<Integer> {
+  /** {@code --global} without a number: the last complete global checkpoint. */
+  private static final long LAST = -1;
+
   @Spec CommandSpec spec;
   @Mixin Options.State state;
   @Mixin Options.Job job;
@@ -32,50 +50,120 @@ final class RollbackCommand implements Callable<Integer> {
       names = "--partition",
       converter = NameConverters.Partition.class,
       paramLabel = "P",
-      description = "The partition (may be left out when the job has only one).")
+      description = "With --to: the partition (may be left out when the job has only one).")
   String partition;
 
+  @Option(names = "--to", paramLabel = "SEQ", description = "The kept version's sequence number.")
+  Long to;
+
   @Option(
-      names = "--to",
-      paramLabel = "SEQ",
-      required = true,
-      description = "The kept version's sequence number.")
-  long to;
+      names = "--global",
+      paramLabel = "N",
+      arity = "0..1",
+      fallbackValue = "" + LAST,
+      description = "Every partition to complete global checkpoint N (default: the last).")
+  Long global;
+
+  @Option(
+      names = "--db",
+      paramLabel = "JDBC_URL",
+      description = "The db store's tables in this database instead of --state.")
+  String db;
 
   @Mixin Options.Json json;
 
   @Override
   public Integer call() {
+    if ((to == null) == (global == null)) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "Give either --to SEQ (one partition to a kept version) or --global [N] (every"
+              + " partition to a global checkpoint).");
+    }
+    if (global != null && partition != null) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(), "--global moves every partition; leave out --partition.");
+    }
+    if (db == null) {
+      state.requireJob(job.name);
+    }
+    try (CheckpointStore store =
+        db != null
+            ? JdbcCheckpointStore.open(ConnectionSource.of(db), job.name)
+            : FileCheckpointStore.open(state.dir(), job.name)) {
+      return global != null ? rollbackGlobal(store) : rollbackOne(store);
+    }
+  }
+
+  private int rollbackOne(CheckpointStore store) {
     Output o = new Output(spec);
-    FileStoreInspector inspector = state.requireJob(job.name);
-    try (FileCheckpointStore store = FileCheckpointStore.open(state.dir(), job.name)) {
-      String p =
-          Options.onePartition(
-              partition, store, m -> new CommandLine.ParameterException(spec.commandLine(), m));
-      Checkpoint c = store.rollback(p, to);
+    String p =
+        Options.onePartition(
+            partition, store, m -> new CommandLine.ParameterException(spec.commandLine(), m));
+    Checkpoint c = store.rollback(p, to);
+    if (json.enabled) {
+      Map<String, Object> doc = Output.object();
+      doc.put("job", c.job());
+      doc.put("partition", c.partition());
+      doc.put("rolled_back_to", to);
+      doc.put(
+          "path",
+          store instanceof FileCheckpointStore f
+              ? f.checkpointPath(p).toString()
+              : JdbcCheckpointStore.CHECKPOINT_TABLE);
+      doc.putAll(Output.checkpointFields(c, Instant.now()));
+      o.json(doc);
+    } else {
+      o.out.println(
+          "Rolled back job '"
+              + c.job()
+              + "' partition '"
+              + c.partition()
+              + "' to the cursor of sequence "
+              + to
+              + ": committed as sequence "
+              + c.sequence()
+              + " (epoch "
+              + c.epoch()
+              + "), cursor "
+              + c.cursor()
+              + ".");
+    }
+    o.flush();
+    return ExitCode.OK.code;
+  }
+
+  private int rollbackGlobal(CheckpointStore store) {
+    Output o = new Output(spec);
+    try (GlobalCheckpointStore globals =
+        db != null
+            ? JdbcGlobalCheckpointStore.open(
+                ConnectionSource.of(db), job.name, GlobalCheckpointStore.DEFAULT_KEEP)
+            : FileGlobalCheckpointStore.open(
+                state.dir(),
+                job.name,
+                FileStoreOptions.ofDefaults(),
+                GlobalCheckpointStore.DEFAULT_KEEP)) {
+      GlobalRollback.Result r = GlobalRollback.run(store, globals, global == LAST ? null : global);
+      GlobalCheckpoint target = r.target();
       if (json.enabled) {
         Map<String, Object> doc = Output.object();
-        doc.put("job", c.job());
-        doc.put("partition", c.partition());
-        doc.put("rolled_back_to", to);
-        doc.put("path", inspector.checkpointPath(p).toString());
-        doc.putAll(Output.checkpointFields(c, Instant.now()));
+        doc.put("job", job.name);
+        doc.put("rolled_back_to", GlobalState.toJson(target));
+        doc.put("recorded_as", GlobalState.toJson(r.recorded()));
         o.json(doc);
       } else {
         o.out.println(
-            "Rolled back job '"
-                + c.job()
-                + "' partition '"
-                + c.partition()
-                + "' to the cursor of sequence "
-                + to
-                + ": committed as sequence "
-                + c.sequence()
-                + " (epoch "
-                + c.epoch()
-                + "), cursor "
-                + c.cursor()
-                + ".");
+            "Rolled back every partition of job '"
+                + job.name
+                + "' to global checkpoint "
+                + target.number()
+                + " (completed "
+                + target.completedAt()
+                + "), each as a new commit; recorded as global checkpoint "
+                + r.recorded().number()
+                + ":");
+        GlobalState.printCut(o.out, r.recorded().cut());
       }
     }
     o.flush();

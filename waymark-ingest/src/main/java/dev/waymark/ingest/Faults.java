@@ -12,6 +12,9 @@ import java.util.Locale;
  *   <li>{@code crash-mid-checkpoint:N}: during unit N's checkpoint write (file store: the temp file
  *       is written and synced, the rename has not happened; db store: the checkpoint row is
  *       updated, the transaction not committed);
+ *   <li>{@code crash-before-global-complete:N}: every partition's marker for global checkpoint N is
+ *       written, its "complete" record is not (N is the global checkpoint's number, which counts
+ *       across runs; a fresh job's first is 1);
  *   <li>{@code crash-mid-relayout:N}: in a {@code --rescan} into a new partition layout, after the
  *       N-th old partition's checkpoint is reset and before the new layout is recorded.
  *   <li>{@code pause-before-commit:N}: instead of halting, the JVM prints {@code WAYMARK_FAULT:
@@ -30,6 +33,7 @@ public final class Faults {
     BEFORE_COMMIT,
     AFTER_COMMIT,
     MID_CHECKPOINT,
+    BEFORE_GLOBAL_COMPLETE,
     MID_RELAYOUT
   }
 
@@ -78,6 +82,8 @@ public final class Faults {
           return at(Point.MID_CHECKPOINT, n);
         case "pause-before-commit":
           return new Faults(Point.BEFORE_COMMIT, n, true);
+        case "crash-before-global-complete":
+          return at(Point.BEFORE_GLOBAL_COMPLETE, n);
         case "crash-mid-relayout":
           return at(Point.MID_RELAYOUT, n);
         default:
@@ -88,7 +94,7 @@ public final class Faults {
         "WAYMARK_FAULT='"
             + spec
             + "' is not one of crash-before-commit:N, crash-after-commit:N, crash-mid-checkpoint:N,"
-            + " crash-mid-relayout:N, pause-before-commit:N");
+            + " crash-before-global-complete:N, crash-mid-relayout:N, pause-before-commit:N");
   }
 
   /** Whether a crash (not a pause) is armed for {@code p} in unit {@code unitNumber}. */
@@ -132,7 +138,7 @@ public final class Faults {
     System.err.println(
         "WAYMARK_FAULT: halting at "
             + p.name().toLowerCase(Locale.ROOT).replace('_', '-')
-            + " of unit "
+            + (p == Point.BEFORE_GLOBAL_COMPLETE ? " of global checkpoint " : " of unit ")
             + unitNumber);
     System.err.flush();
     Runtime.getRuntime().halt(HALT_STATUS);

@@ -4,13 +4,20 @@ import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.LockHeldException;
 import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.CheckpointFileSystem;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.file.FileGlobalCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreOptions;
 import dev.waymark.checkpoint.file.ForwardingCheckpointFileSystem;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
+import dev.waymark.checkpoint.global.JobOutcome;
+import dev.waymark.checkpoint.global.PartitionMark;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.ingest.CanonicalJson.NumberMode;
 import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
@@ -26,6 +33,7 @@ import java.nio.file.Path;
 import java.sql.SQLException;
 import java.sql.Savepoint;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -65,6 +73,10 @@ import java.util.function.Supplier;
  *       so nothing from it is committed, while the unit's earlier files are kept.
  *   <li><b>Two threads per worker.</b> A reader thread parses and hashes files ahead of the writer,
  *       through a small bounded queue of row chunks: memory does not grow with file size or count.
+ *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
+ *       --global-checkpoint-every}, and once when every partition has finished, it collects each
+ *       partition's committed cursor into one "complete" record; the last one goes into the success
+ *       marker. A run that fails writes the failure marker instead.
  *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts the partition from its
  *       checkpoint after an exponential backoff with jitter; when the attempts run out, {@link
  *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
@@ -78,7 +90,8 @@ public final class IngestJob {
 
   private final IngestOptions o;
   private final IngestListener listener;
-  private final PartitionHooks hooks;
+  private PartitionHooks
+      hooks; // wrapped by the global checkpoint coordinator before the workers start
   private final FileListing listing;
   private final TableSpec spec;
   private final List<JsonPointer> pointers = new ArrayList<>();
@@ -138,15 +151,46 @@ public final class IngestJob {
 
   private IngestSummary run() {
     long t0 = System.nanoTime();
+    GlobalCheckpointStore global = null;
+    GlobalCoordinator coordinator = null;
     try {
       if (o.checkpointStore == CheckpointStoreKind.FILE) {
-        fileStore =
-            FileCheckpointStore.open(
-                o.state, o.job, FileStoreOptions.builder().fileSystem(checkpointFs).build());
+        FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
+        fileStore = FileCheckpointStore.open(o.state, o.job, fsOptions);
+        global = FileGlobalCheckpointStore.open(o.state, o.job, fsOptions, o.globalKeep);
+      } else {
+        global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
+      // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
+      global.clearOutcome();
       prepare();
+      Map<String, PartitionMark> initial = new HashMap<>();
+      for (PartitionRun r : runs) {
+        initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+      }
+      coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
+      coordinator.start();
+      hooks = coordinator.around(hooks);
       runWorkers();
+      IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
+      global.recordOutcome(
+          JobOutcome.succeeded(
+              coordinator.finish(),
+              Instant.now(),
+              new JobOutcome.Totals(
+                  summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      listener.finished(summary);
+      return summary;
+    } catch (RuntimeException | Error e) {
+      recordFailure(global, e);
+      throw e;
     } finally {
+      if (coordinator != null) {
+        coordinator.close();
+      }
+      if (global != null) {
+        global.close();
+      }
       if (fileStore != null) {
         fileStore.close();
       }
@@ -154,9 +198,28 @@ public final class IngestJob {
         dbStore.close();
       }
     }
-    IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
-    listener.finished(summary);
-    return summary;
+  }
+
+  /**
+   * Writes the failure marker, so that {@code waymark wait} returns. A run that never became the
+   * job's writer (the lock is held, or it was fenced) leaves the other run's outcome alone.
+   */
+  private void recordFailure(GlobalCheckpointStore global, Throwable e) {
+    if (global == null || e instanceof LockHeldException || e instanceof FencedException) {
+      return;
+    }
+    try {
+      global.recordOutcome(
+          JobOutcome.failed(
+              o.job,
+              Instant.now(),
+              e instanceof WaymarkException w
+                  ? w.kind().name()
+                  : WaymarkException.Kind.FAILURE.name(),
+              message(e)));
+    } catch (RuntimeException suppressed) {
+      e.addSuppressed(suppressed);
+    }
   }
 
   /**

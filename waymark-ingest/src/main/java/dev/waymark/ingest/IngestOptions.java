@@ -1,9 +1,11 @@
 package dev.waymark.ingest;
 
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.ingest.sink.Identifiers;
 import dev.waymark.ingest.source.Format;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -51,6 +53,8 @@ public final class IngestOptions {
   final int partitions;
   final int workers;
   final Faults faults;
+  final Duration globalCheckpointEvery;
+  final int globalKeep;
 
   private IngestOptions(Builder b) {
     this.input = b.input;
@@ -73,6 +77,8 @@ public final class IngestOptions {
             ? b.workers
             : Math.min(b.partitions, Runtime.getRuntime().availableProcessors());
     this.faults = b.faults;
+    this.globalCheckpointEvery = b.globalCheckpointEvery;
+    this.globalKeep = b.globalKeep;
   }
 
   public static Builder builder(Path input) {
@@ -128,6 +134,8 @@ public final class IngestOptions {
     private int partitions = 1;
     private int workers;
     private Faults faults = Faults.none();
+    private Duration globalCheckpointEvery;
+    private int globalKeep = GlobalCheckpointStore.DEFAULT_KEEP;
 
     private Builder(Path input) {
       this.input = Objects.requireNonNull(input, "input");
@@ -240,6 +248,28 @@ public final class IngestOptions {
     /** Test-only crash points; see {@link Faults}. */
     public Builder faults(Faults faults) {
       this.faults = Objects.requireNonNull(faults);
+      return this;
+    }
+
+    /**
+     * Writes a two-phase global checkpoint this often while the run goes on (default: only the
+     * final one, which every run writes when all partitions have finished).
+     */
+    public Builder globalCheckpointEvery(Duration interval) {
+      if (interval != null && (interval.isNegative() || interval.isZero())) {
+        throw new IllegalArgumentException(
+            "--global-checkpoint-every must be positive, found " + interval);
+      }
+      this.globalCheckpointEvery = interval;
+      return this;
+    }
+
+    /** How many complete global checkpoints to keep (default 10, at least 1). */
+    public Builder globalKeep(int keep) {
+      if (keep < 1) {
+        throw new IllegalArgumentException("--global-keep must be at least 1, found " + keep);
+      }
+      this.globalKeep = keep;
       return this;
     }
 

@@ -260,6 +260,7 @@ public final class FileCheckpointStore implements CheckpointStore {
                     + ". Choose one of those with --to.");
           }
           Checkpoint target = reader.decodeFile(layout.historyFile(partition, sequence), partition);
+          invalidateSuccess(partition);
           // Entries above a readable current checkpoint are orphans of a commit killed before its
           // rename: never committed, so the sequence continues from the current one (write()
           // replaces the orphan). Only an unreadable checkpoint leaves history as the guide.
@@ -280,6 +281,7 @@ public final class FileCheckpointStore implements CheckpointStore {
             // The marker goes first and the checkpoint last, each step durable before the next: a
             // crash part-way leaves either a readable checkpoint or none, never a marker or later
             // history versions without a checkpoint, which would read as a lost checkpoint.
+            FileGlobalCheckpointStore.invalidateSuccess(fs, layout);
             fs.delete(layout.markerFile(partition));
             fs.fsyncDirectory(layout.partitionDir(partition));
             Path historyDir = layout.historyDir(partition);
@@ -639,7 +641,7 @@ public final class FileCheckpointStore implements CheckpointStore {
   }
 
   /** Creates a directory and its missing parents, each made durable in its parent. */
-  private static void createDirectories(CheckpointFileSystem fs, Path dir) {
+  static void createDirectories(CheckpointFileSystem fs, Path dir) {
     try {
       CheckpointFileSystem.Kind kind = fs.kind(dir);
       if (kind == CheckpointFileSystem.Kind.DIRECTORY) {
@@ -664,6 +666,23 @@ public final class FileCheckpointStore implements CheckpointStore {
               + e
               + ". Check that its parent exists and is"
               + " writable by this user.",
+          e);
+    }
+  }
+
+  /** The job's success marker no longer describes it once a partition moves back. */
+  private void invalidateSuccess(String partition) {
+    try {
+      FileGlobalCheckpointStore.invalidateSuccess(fs, layout);
+    } catch (IOException e) {
+      throw new WaymarkException(
+          "Cannot delete the success marker "
+              + layout.successFile()
+              + " before moving "
+              + where(partition)
+              + ": "
+              + e
+              + ". Nothing was changed; fix the cause and run again.",
           e);
     }
   }

@@ -18,6 +18,8 @@ import java.util.regex.Pattern;
  *   partitions/P/committed              empty marker, written once P's first checkpoint is durable
  *   partitions/P/history/SEQ.ckpt       every kept version; SEQ is 20 digits, never overwritten
  *   partitions/P/history/SEQ.pre-migration-vN   the record a migration or import replaced
+ *   global/...                          two-phase global checkpoints ({@link FileGlobalCheckpointStore})
+ *   _SUCCESS, _FAILURE                  how the last run ended ({@link FileGlobalCheckpointStore})
  * </pre>
  */
 final class FileLayout {
@@ -46,6 +48,18 @@ final class FileLayout {
 
   Path epochFile() {
     return jobDir.resolve(EPOCH);
+  }
+
+  Path globalDir() {
+    return jobDir.resolve("global");
+  }
+
+  Path successFile() {
+    return jobDir.resolve("_SUCCESS");
+  }
+
+  Path failureFile() {
+    return jobDir.resolve("_FAILURE");
   }
 
   Path layoutFile() {

@@ -169,6 +169,7 @@ public final class FileStoreAudit {
   private final CheckpointFileSystem fs = CheckpointFileSystem.system();
   private final List<Finding> findings = new ArrayList<>();
   private int partitions;
+  private final java.util.Set<String> globalChecked = new java.util.HashSet<>();
 
   private FileStoreAudit(Path state) {
     this.state = state;
@@ -283,6 +284,14 @@ public final class FileStoreAudit {
             add(Severity.INVALID, Check.ATOMIC, p, e.getMessage());
           }
         }
+      } else if (p.equals(layout.globalDir())) {
+        if (expect(p, kind, CheckpointFileSystem.Kind.DIRECTORY)) {
+          globalCheckpoints(job);
+        }
+      } else if (p.equals(layout.successFile()) || p.equals(layout.failureFile())) {
+        if (expect(p, kind, CheckpointFileSystem.Kind.FILE)) {
+          globalCheckpoints(job);
+        }
       } else if (name.equals(FileLayout.PARTITIONS)) {
         if (expect(p, kind, CheckpointFileSystem.Kind.DIRECTORY)) {
           for (Path q : list(p)) {
@@ -305,15 +314,29 @@ public final class FileStoreAudit {
                 + FileLayout.EPOCH
                 + ", "
                 + FileLayout.LAYOUT
-                + " and "
+                + ", "
                 + FileLayout.PARTITIONS
-                + "/");
+                + "/, global/, _SUCCESS and _FAILURE");
       }
     }
     names.sort(null);
     for (String partition : names) {
       partitions++;
       partition(layout, reader, partition);
+    }
+  }
+
+  /** Decodes the newest complete global checkpoint and the outcome marker, once per job. */
+  private void globalCheckpoints(String job) {
+    if (!globalChecked.add(job)) {
+      return;
+    }
+    FileGlobalCheckpointStore global = FileGlobalCheckpointStore.reader(state, job);
+    try {
+      global.lastComplete();
+      global.outcome();
+    } catch (CheckpointInvalidException e) {
+      add(Severity.INVALID, Check.ATOMIC, e.path(), e.getMessage());
     }
   }
 

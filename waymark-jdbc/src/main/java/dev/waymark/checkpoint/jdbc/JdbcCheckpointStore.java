@@ -42,7 +42,10 @@ import java.util.OptionalLong;
  * waymark_layout               (job PK, partitions, hash)           the job's partition layout
  * </pre>
  *
- * {@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
+ * plus the tables of {@link JdbcGlobalCheckpointStore}, whose success marker a rollback or reset
+ * deletes in its own transaction.
+ *
+ * <p>{@code record} holds the checkpoint's format-version-1 line (checksum included), so a row is
  * checked exactly like a file. Tables are created if absent.
  *
  * <h2>Use in the data's transaction</h2>
@@ -261,6 +264,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               + " (job VARCHAR(100) PRIMARY KEY, partitions INTEGER NOT NULL,"
               + " hash VARCHAR(64) NOT NULL)");
     }
+    // The success marker lives beside the checkpoints: rollback and reset invalidate it.
+    JdbcGlobalCheckpointStore.createTables(connection);
     if (!connection.getAutoCommit()) {
       connection.commit();
     }
@@ -597,6 +602,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                     + ". Choose one of those with --to.");
           }
           Cursor cursor = decode(target, partition, historyLocation(partition, sequence)).cursor();
+          JdbcGlobalCheckpointStore.invalidateSuccess(c, job);
           OptionalLong current =
               queryLong(
                   c,
@@ -621,6 +627,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     inOwnTransaction(
         c -> {
           checkEpoch(c, partition);
+          JdbcGlobalCheckpointStore.invalidateSuccess(c, job);
           for (String table : List.of(CHECKPOINT_TABLE, HISTORY_TABLE)) {
             try (PreparedStatement ps =
                 c.prepareStatement(
