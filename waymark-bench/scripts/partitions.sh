@@ -22,7 +22,7 @@
 # waymark process(es), the CPU time of the PostgreSQL server (postmaster, its live children and the children it
 # reaped: shared with any other client of the server), the 1-minute load average before and after, and the share of
 # the machine's CPU that was busy (from /proc/stat, every process on the machine).
-# Env: WORK (default /tmp/waymark-pbench-run), JAR, JAVA, SETS ("matrix coord global", default all three),
+# Env: WORK (default /tmp/waymark-pbench-run), JAR, JAR_COORD (a jar for the worker variants only), JAVA, SETS ("matrix coord global", default all three),
 # VARIANTS (explicit list), COORD_WORKERS (threads per worker process, default 1), TIMEOUT (per run, default 900s),
 # UNTIL (HH:MM UTC: no round starts unless the previous round's duration still fits before it).
 set -euo pipefail
@@ -65,6 +65,8 @@ else
   cp "$root/waymark-cli/target/waymark.jar" "$WORK/waymark.jar"
 fi
 jar="$WORK/waymark.jar"
+coord_jar=$jar   # JAR_COORD=path: the worker variants run that jar instead (a branch not merged yet)
+if [ -n "${JAR_COORD:-}" ]; then cp "$JAR_COORD" "$WORK/waymark-coord.jar"; coord_jar="$WORK/waymark-coord.jar"; fi
 if [ ! -d "$feed" ]; then
   "$JAVA" -jar "$jar" generate --files "$FILES" --rows 100 --seed 1 --out "$feed" | tee "$feed.info"
 fi
@@ -73,7 +75,7 @@ distinct=$(sed -n 's/.*(\([0-9,]*\) distinct.*/\1/p' "$feed.info" 2>/dev/null | 
 cat "$feed"/* > /dev/null   # the feed in the page cache for every run alike, the first included
 
 has_global=$("$JAVA" -jar "$jar" help ingest 2>&1 | grep -c -- --global-checkpoint-every || true)
-has_worker=$("$JAVA" -jar "$jar" help worker > /dev/null 2>&1 && echo 1 || echo 0)
+has_worker=$("$JAVA" -jar "$coord_jar" help worker > /dev/null 2>&1 && echo 1 || echo 0)
 read -ra sets <<< "${SETS:-matrix coord global}"
 variants=()
 for g in "${sets[@]}"; do
@@ -91,7 +93,7 @@ if [ -n "${VARIANTS:-}" ]; then read -ra variants <<< "$VARIANTS"; fi
 
 {
   echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MB; $(uptime)"
-  echo "# $("$JAVA" -version 2>&1 | head -1); PostgreSQL $(pg -d postgres -c 'SHOW server_version'); jar $(sha256sum "$jar" | cut -c1-12) ($(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo '+dirty'))"
+  echo "# $("$JAVA" -version 2>&1 | head -1); PostgreSQL $(pg -d postgres -c 'SHOW server_version'); jar $(sha256sum "$jar" | cut -c1-12)$([ "$coord_jar" = "$jar" ] || echo ", workers: $(sha256sum "$coord_jar" | cut -c1-12) from $JAR_COORD") ($(cd "$root" && git rev-parse --short HEAD)$(cd "$root" && git diff --quiet HEAD || echo '+dirty'))"
   echo "# feed $feed: $FILES files, $records records, ${distinct:-?} distinct; $ROUNDS rounds; variants: ${variants[*]}"
 } | tee "$results"
 
@@ -102,13 +104,14 @@ reset_pg() {
 
 # Runs one variant: $1 name, $2 round, $3 number of processes, rest: the waymark arguments of each process.
 measure() {
-  local name=$1 round=$2 procs=$3; shift 3
+  local name=$1 round=$2 procs=$3 run_jar=$jar; shift 3
+  if [[ $name == coord-* ]]; then run_jar=$coord_jar; fi
   local t0 t1 c0 c1 pg0 pg1 l0 l1 status=0 i cpu=0 rss=0 n inner=""
   l0=$(load1); read -r c0 ct0 < <(cpu_stat); pg0=$(pg_cpu_ms); t0=$(now_ms)
   local pids=()
   for i in $(seq 1 "$procs"); do
     timeout "$TIMEOUT" /usr/bin/time -f '%U %S %M' -o "$log/$name.$i.time" \
-      "$JAVA" -jar "$jar" "$@" > "$log/$name.$i.log" 2>&1 &
+      "$JAVA" -jar "$run_jar" "$@" > "$log/$name.$i.log" 2>&1 &
     pids+=($!)
   done
   for i in "${pids[@]}"; do wait "$i" || status=$?; done
