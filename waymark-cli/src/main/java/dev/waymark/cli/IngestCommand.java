@@ -44,7 +44,7 @@ import picocli.CommandLine.Spec;
       "its own checkpoint and W workers run them in parallel. P is recorded for the job: a run",
       "with another P stops (exit 2) unless --rescan is given."
     })
-final class IngestCommand implements Callable<Integer> {
+class IngestCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
 
   @Option(
@@ -196,7 +196,8 @@ final class IngestCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
-  private IngestOptions options() {
+  /** The run's options from the flags; {@link WorkerCommand} adjusts the flags first. */
+  IngestOptions options() {
     IngestOptions.Builder b = IngestOptions.builder(input);
     try {
       b.glob(glob)

@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
     // Later top-level verbs (ingest, demo, generate, torture, worker, wait) register here.
     subcommands = {
       IngestCommand.class,
+      WorkerCommand.class,
       DemoCommand.class,
       GenerateCommand.class,
       CheckpointCommand.class,

@@ -116,6 +116,7 @@ final class IngestChild implements AutoCloseable {
     }
   }
 
+  /** The child's process id, for signals other than SIGKILL (SIGSTOP, SIGCONT). */
   long pid() {
     return process.pid();
   }

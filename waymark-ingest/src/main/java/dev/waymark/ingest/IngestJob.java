@@ -240,7 +240,7 @@ public final class IngestJob {
             }
             sink.createTables();
             if (o.checkpointStore == CheckpointStoreKind.DB && dbStore == null) {
-              dbStore = JdbcCheckpointStore.open(ConnectionSource.of(o.db), o.job);
+              dbStore = hooks.openDbStore(o.db, o.job);
             }
             sink.commit(); // a SQLite snapshot taken before the store made its tables lacks them
             checkLayout(store());
@@ -409,6 +409,7 @@ public final class IngestJob {
         // Another worker owns it now; this one moves on.
       } catch (RuntimeException | Error e) {
         fail(e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e));
+        hooks.partitionFailed(id);
         return;
       }
     }

@@ -1,6 +1,8 @@
 package dev.waymark.ingest;
 
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.Optional;
@@ -45,4 +47,19 @@ interface PartitionHooks {
    * partition holds no file and never committed.
    */
   default void partitionFinished(String partition, Optional<Cursor> cursor) {}
+
+  /**
+   * The partition failed (the run is stopping with that failure): a hook holding it for this
+   * process lets it go.
+   */
+  default void partitionFailed(String partition) {}
+
+  /**
+   * Opens the database checkpoint store: by default fenced by the job's epoch, which makes this
+   * process the job's only writer. Workers of a job that many processes share open it fenced by
+   * partition instead.
+   */
+  default JdbcCheckpointStore openDbStore(String db, String job) {
+    return JdbcCheckpointStore.open(ConnectionSource.of(db), job);
+  }
 }

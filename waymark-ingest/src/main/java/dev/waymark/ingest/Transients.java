@@ -28,6 +28,7 @@ final class Transients {
           "40001", // serialization failure
           "40P01", // deadlock detected
           "53300", // too many connections
+          "25P03", // idle-in-transaction timeout: the server ended the session (a paused worker)
           "55P03", // lock not available
           "57P01", // admin shutdown (a restart)
           "57P02", // crash shutdown

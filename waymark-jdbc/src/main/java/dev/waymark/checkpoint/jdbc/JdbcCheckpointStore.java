@@ -65,6 +65,12 @@ import java.util.OptionalLong;
  * FOR SHARE} on PostgreSQL, so a takeover waits for in-flight commits) and refuses with {@link
  * FencedException} if it has moved on; the caller's transaction must then be rolled back, taking
  * the data with it.
+ *
+ * <p>A job written by many processes at once, each owning some partitions, cannot share one
+ * job-level epoch: each opening would fence the others. {@link #openFencedByPartition} opens a
+ * store that takes no job epoch and instead asks a {@link PartitionFence} (a partition lease, such
+ * as waymark-ingest's coordinator) in every commit's transaction; the checkpoint row then records
+ * the partition's epoch.
  */
 public final class JdbcCheckpointStore implements CheckpointStore {
   public static final String JOB_TABLE = "waymark_job",
@@ -76,16 +82,23 @@ public final class JdbcCheckpointStore implements CheckpointStore {
   private final Dialect dialect;
   private final String job;
   private final JdbcStoreOptions options;
-  private final long epoch;
+  private final long epoch; // the job's, or 0 when fenced by partition
+  private final PartitionFence fence; // null: fenced by the job's epoch
   private volatile boolean closed;
 
   private JdbcCheckpointStore(
-      Connection connection, Dialect dialect, String job, JdbcStoreOptions options, long epoch) {
+      Connection connection,
+      Dialect dialect,
+      String job,
+      JdbcStoreOptions options,
+      long epoch,
+      PartitionFence fence) {
     this.connection = connection;
     this.dialect = dialect;
     this.job = job;
     this.options = options;
     this.epoch = epoch;
+    this.fence = fence;
   }
 
   /**
@@ -105,7 +118,38 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       Dialect dialect = Dialect.of(connection);
       createTables(connection);
       long epoch = takeNextEpoch(connection, dialect, job);
-      return new JdbcCheckpointStore(connection, dialect, job, options, epoch);
+      return new JdbcCheckpointStore(connection, dialect, job, options, epoch, null);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(connection);
+      throw e;
+    }
+  }
+
+  /**
+   * Opens the job's store for a writer that owns some of its partitions, not the whole job: it
+   * takes no job epoch (so it fences no other process), and each commit, rollback or reset of a
+   * partition first asks {@code fence}, in the same transaction, for the epoch at which this writer
+   * owns that partition. The checkpoint row records that epoch, and a commit is refused if the row
+   * already holds a higher one. {@link #epoch()} is 0.
+   *
+   * @throws IllegalArgumentException if {@code job} is not a valid name
+   * @throws WaymarkException if the database cannot be reached or is not PostgreSQL or SQLite
+   */
+  public static JdbcCheckpointStore openFencedByPartition(
+      ConnectionSource connections, String job, JdbcStoreOptions options, PartitionFence fence) {
+    Names.requireValid("job", job);
+    Objects.requireNonNull(fence, "fence");
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      createTables(connection);
+      return new JdbcCheckpointStore(connection, dialect, job, options, 0, fence);
     } catch (SQLException e) {
       closeQuietly(connection);
       throw new WaymarkException(
@@ -132,7 +176,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       Dialect dialect = Dialect.of(connection);
       requireTables(connection);
       JdbcCheckpointStore store =
-          new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0);
+          new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0, null);
       return new Reader(store);
     } catch (SQLException e) {
       closeQuietly(connection);
@@ -312,7 +356,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
    * Advances the partition's checkpoint inside the caller's open transaction. Nothing is durable
    * until the caller commits {@code tx}; if the caller rolls back, the checkpoint does not move.
    *
-   * @throws FencedException if a newer writer has taken over the job; roll back {@code tx}
+   * @throws FencedException if a newer writer has taken over the job (or, for a store {@link
+   *     #openFencedByPartition opened fenced by partition}, the partition); roll back {@code tx}
    * @throws CheckpointInvalidException if the stored checkpoint is damaged
    * @throws WaymarkException on a database error; roll back {@code tx}
    */
@@ -320,12 +365,12 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     Names.requireValid("partition", partition);
     Objects.requireNonNull(cursor, "cursor");
     try {
-      checkEpoch(tx, partition);
+      long writer = checkEpoch(tx, partition);
       Optional<Checkpoint> current = read(tx, partition, true);
-      if (current.isPresent() && current.get().epoch() > epoch) {
-        throw new FencedException(where(partition), epoch, current.get().epoch());
+      if (current.isPresent() && current.get().epoch() > writer) {
+        throw new FencedException(where(partition), writer, current.get().epoch());
       }
-      return write(tx, partition, cursor, current.map(Checkpoint::sequence));
+      return write(tx, partition, cursor, current.map(Checkpoint::sequence), writer);
     } catch (SQLException e) {
       throw new WaymarkException(
           "Commit of " + where(partition) + " failed: " + e.getMessage() + ". Roll back and retry.",
@@ -363,17 +408,22 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
   }
 
-  private void checkEpoch(Connection c, String partition) throws SQLException {
+  /** Fails unless this writer may write {@code partition}; returns the epoch it writes at. */
+  private long checkEpoch(Connection c, String partition) throws SQLException {
+    if (fence != null) {
+      return fence.check(c, partition);
+    }
     long recorded =
         queryLong(c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forShare, job)
             .orElse(0);
     if (recorded != epoch) {
       throw new FencedException(where(partition), epoch, recorded);
     }
+    return epoch;
   }
 
   private Checkpoint write(
-      Connection c, String partition, Cursor cursor, Optional<Long> currentSequence)
+      Connection c, String partition, Cursor cursor, Optional<Long> currentSequence, long epoch)
       throws SQLException {
     long sequence = currentSequence.map(s -> s + 1).orElse(1L);
     Instant now = options.clock().instant();
@@ -526,7 +576,9 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     Objects.requireNonNull(layout, "layout");
     inOwnTransaction(
         c -> {
-          checkEpoch(c, "(layout)");
+          if (fence == null) { // fenced by partition: the coordinator holds the layout's agreement
+            checkEpoch(c, "(layout)");
+          }
           try (PreparedStatement ps =
               c.prepareStatement(
                   "INSERT INTO "
@@ -586,7 +638,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     Names.requireValid("partition", partition);
     return inOwnTransaction(
         c -> {
-          checkEpoch(c, partition);
+          long writer = checkEpoch(c, partition);
           Map<Long, String> kept = historyRows(c, partition);
           String target = kept.get(sequence);
           if (target == null) {
@@ -617,7 +669,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               c,
               partition,
               cursor,
-              current.isPresent() ? Optional.of(current.getAsLong()) : Optional.empty());
+              current.isPresent() ? Optional.of(current.getAsLong()) : Optional.empty(),
+              writer);
         });
   }
 
@@ -653,7 +706,12 @@ public final class JdbcCheckpointStore implements CheckpointStore {
 
   @Override
   public String toString() {
-    return "JdbcCheckpointStore[job " + job + ", epoch " + epoch + ", " + dialect + "]";
+    return "JdbcCheckpointStore[job "
+        + job
+        + (fence == null ? ", epoch " + epoch : ", fenced by partition")
+        + ", "
+        + dialect
+        + "]";
   }
 
   // ------------------------------------------------------------- helpers

@@ -78,4 +78,51 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
     assertThat(old.read().orElseThrow().cursor()).isEqualTo(Cursor.ofOffset(1));
     assertThatThrownBy(() -> old.commit(Cursor.ofOffset(2))).isInstanceOf(FencedException.class);
   }
+
+  @Test
+  void storesFencedByPartitionDoNotFenceEachOtherAndRecordThePartitionsEpoch() {
+    open("nightly").close(); // the fresh schema
+    try (JdbcCheckpointStore a =
+            JdbcCheckpointStore.openFencedByPartition(
+                ConnectionSource.of(schema.url),
+                "many",
+                JdbcStoreOptions.ofDefaults(),
+                (tx, partition) -> 3);
+        JdbcCheckpointStore b =
+            JdbcCheckpointStore.openFencedByPartition(
+                ConnectionSource.of(schema.url),
+                "many",
+                JdbcStoreOptions.ofDefaults(),
+                (tx, partition) -> partition.equals("1") ? 4 : 2)) {
+      a.commit("0", Cursor.ofFile("a.json", 1));
+      b.commit("1", Cursor.ofFile("b.json", 1));
+      a.commit("0", Cursor.ofFile("c.json", 2)); // b's opening fenced nothing
+
+      assertThat(a.read("0").orElseThrow().epoch()).isEqualTo(3);
+      assertThat(b.read("1").orElseThrow().epoch()).isEqualTo(4);
+      assertThat(a.epoch()).isZero();
+      assertThatThrownBy(() -> b.commit("0", Cursor.ofFile("z.json", 9)))
+          .isInstanceOf(FencedException.class)
+          .hasMessageContaining("partition '0'")
+          .hasMessageContaining("holds epoch 2 but epoch 3 is recorded");
+      assertThat(a.read("0").orElseThrow().cursor()).isEqualTo(Cursor.ofFile("c.json", 2));
+    }
+  }
+
+  @Test
+  void aFenceThatRefusesRollsTheCommitBack() {
+    open("nightly").close();
+    try (JdbcCheckpointStore lost =
+        JdbcCheckpointStore.openFencedByPartition(
+            ConnectionSource.of(schema.url),
+            "many",
+            JdbcStoreOptions.ofDefaults(),
+            (tx, partition) -> {
+              throw new FencedException("job 'many' partition '" + partition + "'", 1, 2);
+            })) {
+      assertThatThrownBy(() -> lost.commit("0", Cursor.ofFile("a.json", 1)))
+          .isInstanceOf(FencedException.class);
+      assertThat(lost.read("0")).isEmpty();
+    }
+  }
 }

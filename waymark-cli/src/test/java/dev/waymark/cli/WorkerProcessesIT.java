@@ -1,0 +1,464 @@
+package dev.waymark.cli;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.cli.IngestTarget.CliRun;
+import dev.waymark.cli.IngestTarget.Db;
+import dev.waymark.ingest.FeedGenerator;
+import dev.waymark.ingest.Partitioning;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.SortedMap;
+import java.util.TreeMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Many machines, simulated by worker processes (real child JVMs) coordinated through the local
+ * PostgreSQL: three of them share a job; one is killed with SIGKILL and its partitions are taken
+ * over after its lease; one is paused with SIGSTOP past its lease and, resumed, finds its commit
+ * refused by the epoch. Each run's table is compared with a single {@code waymark ingest} of the
+ * same feed.
+ */
+class WorkerProcessesIT {
+  private static final int PARTITIONS = 6;
+  private static final Duration WAIT = Duration.ofMinutes(6);
+  private static final Pattern FILE_LINE = Pattern.compile("\\[p(\\d+) (\\d+)/\\d+\\] ");
+  private static final Pattern JOINED = Pattern.compile("^worker (\\S+) joined job 'it'.*");
+
+  @TempDir Path tmp;
+  private Path feed;
+  private final List<IngestChild> children = new ArrayList<>();
+  private IngestTarget reference, target;
+
+  @BeforeEach
+  void feedAndReference() {
+    reference = IngestTarget.fresh(Db.POSTGRES, tmp);
+    target = IngestTarget.fresh(Db.POSTGRES, tmp);
+  }
+
+  @AfterEach
+  void cleanUp() throws SQLException {
+    for (IngestChild c : children) {
+      c.close();
+      // The coordination lines of each worker (not its per-file lines), for the log.
+      c.lines().stream()
+          .filter(l -> !l.startsWith("[p"))
+          .forEach(l -> System.out.println("worker pid " + c.pid() + ": " + l));
+    }
+    reference.close();
+    target.close();
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void threeWorkersLoadTheSameTableAsOneProcess() throws Exception {
+    generate(60, 40);
+
+    // Two threads each: the six partitions are claimed by six threads in three processes.
+    List<IngestChild> workers = List.of(worker("30s", 2), worker("30s", 2), worker("30s", 2));
+    for (IngestChild w : workers) {
+      assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+      assertThat(w.exitCode()).as(w.toString()).isZero();
+      assertThat(w.lines()).as(w.toString()).anyMatch(l -> l.startsWith("job 'it' done:"));
+      assertThat(w.lines())
+          .as("no lease lost or taken over among live workers")
+          .noneMatch(l -> l.startsWith("lost partition ") || l.contains("taking over from"));
+    }
+
+    List<String> finished = new ArrayList<>();
+    for (IngestChild w : workers) {
+      w.lines().stream().filter(l -> l.startsWith("finished partition ")).forEach(finished::add);
+    }
+    assertThat(finished).as("each partition finished once, by one worker").hasSize(PARTITIONS);
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(true);
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aKilledWorkersPartitionsAreTakenOverAfterItsLeaseAndTheTableIsComplete() throws Exception {
+    generate(180, 40);
+    IngestChild victim = worker("3s");
+    waitFor("the victim to commit files", () -> fileLines(victim) >= 3, victim);
+    IngestChild a = worker("3s"), b = worker("3s");
+    String victimId = workerId(victim);
+    waitFor("the others to claim", () -> claims(a) + claims(b) >= 1, a);
+
+    assertThat(victim.kill()).isEqualTo(IngestChild.KILLED);
+    List<String> held = partitionsOwnedBy(victimId);
+    assertThat(held).as("partitions the victim owned when killed").isNotEmpty();
+
+    for (IngestChild w : List.of(a, b)) {
+      assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+      assertThat(w.exitCode()).as(w.toString()).isZero();
+    }
+    List<String> takeovers = new ArrayList<>();
+    for (IngestChild w : List.of(a, b)) {
+      w.lines().stream()
+          .filter(l -> l.contains(", taking over from " + victimId + " (lease expired)"))
+          .forEach(takeovers::add);
+    }
+    takeovers.forEach(System.out::println);
+    for (String p : held) {
+      assertThat(takeovers)
+          .as("a survivor took over partition %s from the victim", p)
+          .anyMatch(l -> l.startsWith("claimed partition " + p + " at epoch "));
+    }
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aPausedWorkerPastItsLeaseIsFencedWhenItResumesAndNothingItDidAfterIsInTheTable()
+      throws Exception {
+    generate(300, 40);
+    IngestChild zombie = worker("3s");
+    waitFor("the zombie to commit files", () -> fileLines(zombie) >= 3, zombie);
+    String zombieId = workerId(zombie);
+    IngestChild heir = worker("3s");
+
+    signal(zombie, "STOP");
+    // Whatever the zombie has in flight now could only commit after its lease is taken.
+    List<Long> zombieTransactions = openTransactionsOf(zombieId);
+    Map<String, Long> before = epochsOwnedBy(zombieId);
+    assertThat(before).as("partitions the zombie owns when paused").isNotEmpty();
+    waitFor(
+        "another worker to take over a partition of the paused zombie",
+        () -> !changedEpochs(before).isEmpty(),
+        heir);
+    Map<String, Long> taken = changedEpochs(before);
+    // What the zombie committed before its pause: its epoch's versions in the history (the heir's
+    // are newer; ten are kept, and the heir, just in, has committed few if any).
+    Map<String, Long> committedAtTakeover = committedFiles(before, taken.keySet());
+    int linesBeforeResume = zombie.lines().size();
+    signal(zombie, "CONT");
+
+    for (IngestChild w : List.of(zombie, heir)) {
+      assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+      assertThat(w.exitCode()).as(w.toString()).isZero();
+    }
+    List<String> afterResume = zombie.lines().subList(linesBeforeResume, zombie.lines().size());
+    afterResume.forEach(l -> System.out.println("zombie after SIGCONT: " + l));
+    for (Map.Entry<String, Long> t : taken.entrySet()) {
+      String p = t.getKey();
+      assertThat(t.getValue()).as("epoch of partition %s moved", p).isGreaterThan(before.get(p));
+      assertThat(afterResume)
+          .as("the zombie learns it lost partition %s", p)
+          .anyMatch(
+              l ->
+                  l.startsWith("lost partition " + p + " at epoch " + before.get(p) + ": ")
+                      && l.contains(" holds it at epoch "));
+      // A line printed after the resume may report a commit made before the pause; one beyond
+      // the partition's checkpoint at the takeover would be a commit after the lease was lost.
+      assertThat(afterResume)
+          .as("files of partition %s the zombie committed after losing it", p)
+          .noneMatch(l -> fileNumber(l, p) > committedAtTakeover.get(p));
+    }
+    assertThat(afterResume)
+        .as("the zombie's next commit is refused by the epoch")
+        .anyMatch(
+            l ->
+                l.startsWith("commit refused for partition ")
+                    && l.endsWith("; the unit's rows and checkpoint were rolled back"));
+    for (long xid : zombieTransactions) {
+      assertThat(target.count("SELECT COUNT(*) FROM skus_staging WHERE xmin::text = '" + xid + "'"))
+          .as("rows of the zombie's transaction %d, open when its lease was taken", xid)
+          .isZero();
+    }
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+  }
+
+  @Test
+  void aWorkerWithAnotherPartitionCountIsRefused() throws Exception {
+    generate(12, 10);
+    CliRun first = IngestTarget.runInProcess(workerArgs("30s", String.valueOf(PARTITIONS), 1));
+    assertThat(first.exitCode()).as(first.toString()).isZero();
+
+    CliRun refused = IngestTarget.runInProcess(workerArgs("30s", "8", 1));
+
+    assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(2);
+    assertThat(refused.err())
+        .startsWith("waymark: Job 'it' was created in waymark_coord_job by worker ")
+        .contains("the job has 6 partitions, this worker was started with --partitions 8")
+        .contains("start this one with the job's flags, or use another --job");
+  }
+
+  // ---------------------------------------------------------------------------- helpers
+
+  private void generate(int files, int rows) {
+    feed = tmp.resolve("feed");
+    FeedGenerator.generate(feed, files, rows, 17);
+    CliRun single = IngestTarget.runInProcess(reference.ingestArgs(feed, "db", "1"));
+    assertThat(single.exitCode()).as(single.toString()).isZero();
+  }
+
+  private List<String> workerArgs(String lease, String partitions, int threads) {
+    return List.of(
+        "worker",
+        "--coordinator",
+        target.url,
+        "--job",
+        IngestTarget.JOB,
+        "--input",
+        feed.toString(),
+        "--table",
+        IngestTarget.TABLE,
+        "--partitions",
+        partitions,
+        "--workers",
+        String.valueOf(threads),
+        "--commit-every",
+        "1",
+        "--lease",
+        lease);
+  }
+
+  private IngestChild worker(String lease) throws IOException {
+    return worker(lease, 1);
+  }
+
+  private IngestChild worker(String lease, int threads) throws IOException {
+    IngestChild child =
+        IngestChild.start(
+            tmp.resolve("logs"),
+            Map.of(),
+            IngestChild.FAST_START,
+            workerArgs(lease, String.valueOf(PARTITIONS), threads));
+    children.add(child);
+    return child;
+  }
+
+  /** The file's number in partition {@code p} of a {@code [pP K/N] NAME: ...} line, else 0. */
+  private static long fileNumber(String line, String p) {
+    Matcher m = FILE_LINE.matcher(line);
+    return m.lookingAt() && m.group(1).equals(p) ? Long.parseLong(m.group(2)) : 0;
+  }
+
+  /**
+   * For each of {@code partitions}, the most files its checkpoint history records at the epoch in
+   * {@code epochs}: how far that owner got.
+   */
+  private Map<String, Long> committedFiles(
+      Map<String, Long> epochs, java.util.Set<String> partitions) {
+    Map<String, Long> files = new TreeMap<>();
+    try (JdbcCheckpointStore.Reader store =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      for (String p : partitions) {
+        files.put(
+            p,
+            store.history(p).stream()
+                .filter(c -> c.epoch() == epochs.get(p))
+                .mapToLong(c -> c.cursor().number(Cursor.FILES).orElseThrow())
+                .max()
+                .orElse(0L));
+      }
+    }
+    System.out.println("files the zombie committed before its pause, by partition: " + files);
+    return files;
+  }
+
+  private static long fileLines(IngestChild w) {
+    return w.lines().stream().filter(l -> l.startsWith("[p")).count();
+  }
+
+  private static long claims(IngestChild w) {
+    return w.lines().stream().filter(l -> l.startsWith("claimed partition ")).count();
+  }
+
+  private String workerId(IngestChild w) throws InterruptedException {
+    waitFor(
+        "the worker to join",
+        () -> w.lines().stream().anyMatch(l -> JOINED.matcher(l).matches()),
+        w);
+    for (String l : w.lines()) {
+      Matcher m = JOINED.matcher(l);
+      if (m.matches()) {
+        return m.group(1);
+      }
+    }
+    throw new AssertionError("unreachable");
+  }
+
+  private static void waitFor(String what, BooleanSupplier condition, IngestChild watched)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what + "; " + watched);
+      }
+      Thread.sleep(50);
+    }
+  }
+
+  private static void signal(IngestChild w, String signal) throws Exception {
+    Process kill =
+        new ProcessBuilder("kill", "-" + signal, Long.toString(w.pid())).inheritIO().start();
+    assertThat(kill.waitFor()).as("kill -%s", signal).isZero();
+  }
+
+  private List<String> partitionsOwnedBy(String worker) throws SQLException {
+    return new ArrayList<>(epochsOwnedBy(worker).keySet());
+  }
+
+  private Map<String, Long> epochsOwnedBy(String worker) throws SQLException {
+    Map<String, Long> owned = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(target.url);
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT partition_id, epoch FROM waymark_coord_partition"
+                    + " WHERE job = 'it' AND owner = ? AND state = 'owned'")) {
+      ps.setString(1, worker);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          owned.put(rs.getString(1), rs.getLong(2));
+        }
+      }
+    }
+    return owned;
+  }
+
+  /** The partitions of {@code before} whose epoch has moved on, with their epoch now. */
+  private Map<String, Long> changedEpochs(Map<String, Long> before) {
+    Map<String, Long> changed = new TreeMap<>();
+    try {
+      for (Map.Entry<String, Long> e : coordinatorEpochs().entrySet()) {
+        if (before.containsKey(e.getKey()) && e.getValue() > before.get(e.getKey())) {
+          changed.put(e.getKey(), e.getValue());
+        }
+      }
+    } catch (SQLException e) {
+      throw new AssertionError(e);
+    }
+    return changed;
+  }
+
+  private Map<String, Long> coordinatorEpochs() throws SQLException {
+    Map<String, Long> epochs = new HashMap<>();
+    try (Connection c = DriverManager.getConnection(target.url);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT partition_id, epoch FROM waymark_coord_partition WHERE job = 'it'")) {
+      while (rs.next()) {
+        epochs.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    return epochs;
+  }
+
+  /**
+   * Transaction ids the worker's data connections hold open (they are named after it in PostgreSQL,
+   * which the worker must have at least one of).
+   */
+  private List<Long> openTransactionsOf(String worker) throws SQLException {
+    List<Long> xids = new ArrayList<>();
+    int backends = 0;
+    try (Connection c = DriverManager.getConnection(target.url);
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT backend_xid::text FROM pg_stat_activity WHERE application_name = ?")) {
+      ps.setString(1, "waymark worker " + worker);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          backends++;
+          if (rs.getString(1) != null) {
+            xids.add(Long.parseLong(rs.getString(1)));
+          }
+        }
+      }
+    }
+    assertThat(backends).as("connections named after worker %s", worker).isPositive();
+    System.out.println("transactions the paused zombie holds open: " + xids);
+    return xids;
+  }
+
+  private void assertThatTableMatchesTheSingleProcessRun() throws SQLException {
+    assertThat(records(target)).isEqualTo(records(reference));
+  }
+
+  /** Dedup key to payload (which file a record repeated across files came from may differ). */
+  private static SortedMap<String, String> records(IngestTarget t) throws SQLException {
+    SortedMap<String, String> rows = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(t.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT dedup_key, payload::text FROM skus_staging")) {
+      while (rs.next()) {
+        rows.put(rs.getString(1), rs.getString(2));
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * Each partition's checkpoint holds its last file and count, at the epoch the coordinator records
+   * for it ({@code exact}) or an earlier one (a worker that takes over a partition already at its
+   * end commits nothing).
+   */
+  private void assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(boolean exact)
+      throws SQLException {
+    Map<String, Long> epochs = coordinatorEpochs();
+    Map<String, List<String>> files = new TreeMap<>();
+    List<String> names = new ArrayList<>();
+    try (var listing = java.nio.file.Files.list(feed)) {
+      listing.map(p -> p.getFileName().toString()).sorted().forEach(names::add);
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    for (String n : names) {
+      files
+          .computeIfAbsent(Partitioning.id(Partitioning.of(n, PARTITIONS)), k -> new ArrayList<>())
+          .add(n);
+    }
+    try (JdbcCheckpointStore.Reader store =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      for (Map.Entry<String, List<String>> e : files.entrySet()) {
+        List<String> in = e.getValue();
+        Optional<Checkpoint> checkpoint = store.read(e.getKey());
+        assertThat(checkpoint).as("checkpoint of partition %s", e.getKey()).isPresent();
+        assertThat(checkpoint.get().cursor())
+            .as("partition %s", e.getKey())
+            .isEqualTo(Cursor.ofFile(in.get(in.size() - 1), in.size()));
+        long epoch = checkpoint.get().epoch(), recorded = epochs.get(e.getKey());
+        if (exact) {
+          assertThat(epoch)
+              .as("epoch of partition %s's checkpoint", e.getKey())
+              .isEqualTo(recorded);
+        } else {
+          assertThat(epoch)
+              .as("epoch of partition %s's checkpoint", e.getKey())
+              .isBetween(1L, recorded);
+        }
+      }
+    }
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_coord_partition WHERE state <> 'done'"))
+        .isZero();
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_coord_job WHERE done_at IS NOT NULL"))
+        .isEqualTo(1);
+  }
+}

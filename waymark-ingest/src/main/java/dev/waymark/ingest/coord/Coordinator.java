@@ -1,0 +1,731 @@
+package dev.waymark.ingest.coord;
+
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.PartitionFence;
+import java.lang.management.ManagementFactory;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.sql.Timestamp;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One worker's membership in a job that many worker processes, on any machines, run together: it
+ * claims partitions through leases kept in PostgreSQL, renews them by heartbeat, and fences every
+ * data commit by the partition's epoch. Thread-safe.
+ *
+ * <h2>Tables</h2>
+ *
+ * <pre>
+ * waymark_coord_job        job PK, partitions, hash, settings, created_at, created_by, done_at
+ * waymark_coord_partition  (job, partition_id) PK, state free|owned|done, owner, lease_until,
+ *                          epoch, updated_at
+ * </pre>
+ *
+ * Each partition's checkpoint is its row in {@code waymark_checkpoint}, written by a {@link
+ * JdbcCheckpointStore#openFencedByPartition store fenced by partition} with {@link #fence()}.
+ *
+ * <h2>Design notes</h2>
+ *
+ * <ul>
+ *   <li><b>The database's clock.</b> Leases are set and compared with the server's {@code
+ *       clock_timestamp()}, never a worker's clock: machines disagree, the database is one.
+ *   <li><b>Claims.</b> A worker takes a free partition, or an owned one whose lease has expired,
+ *       with {@code FOR UPDATE SKIP LOCKED} (two workers never wait on, or take, the same row), and
+ *       increments its epoch.
+ *   <li><b>Fencing.</b> {@link #fence()} runs in the data's own transaction, before its commit: a
+ *       conditional {@code UPDATE} of the partition's row on this worker's epoch, which also renews
+ *       the lease. Zero rows means another worker took over: the caller rolls back, so a paused or
+ *       cut-off worker never commits data or moves a cursor once its lease was taken. The {@code
+ *       UPDATE} locks the row until the data commits, so a takeover waits for a commit in flight
+ *       rather than racing it.
+ *   <li><b>Heartbeat.</b> Renews this worker's leases every third of the lease on its own
+ *       connection. A lease it finds taken is reported, not revoked: the fence decides.
+ *   <li><b>Same database.</b> The fence must be in the data's transaction, so the data's database
+ *       must be the coordinator's ({@link #requireSameDatabase}).
+ * </ul>
+ */
+public final class Coordinator implements AutoCloseable {
+  public static final String JOB_TABLE = "waymark_coord_job",
+      PARTITION_TABLE = "waymark_coord_partition";
+
+  /** The default lease: how long a silent worker keeps its partitions. */
+  public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
+
+  private final ConnectionSource connections;
+  private final Connection connection; // claims, finishes, status; guarded by itself
+  private final JobSpec spec;
+  private final String workerId;
+  private final Duration lease;
+  private final CoordinatorListener listener;
+  private final String createdBy;
+  private final Timestamp createdAt;
+  private final Map<String, Held> held = new ConcurrentHashMap<>();
+  private final ScheduledExecutorService heartbeat;
+  private Connection heartbeatConnection; // only on the heartbeat thread
+  private volatile boolean closed;
+
+  /** A lease this worker holds, and whether its loss has been reported. */
+  private static final class Held {
+    final Lease lease;
+    volatile boolean lost;
+
+    Held(Lease lease) {
+      this.lease = lease;
+    }
+  }
+
+  private Coordinator(
+      ConnectionSource connections,
+      Connection connection,
+      JobSpec spec,
+      String workerId,
+      Duration lease,
+      CoordinatorListener listener,
+      String createdBy,
+      Timestamp createdAt) {
+    this.connections = connections;
+    this.connection = connection;
+    this.spec = spec;
+    this.workerId = workerId;
+    this.lease = lease;
+    this.listener = listener;
+    this.createdBy = createdBy;
+    this.createdAt = createdAt;
+    this.heartbeat =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              Thread t = new Thread(r, "waymark-heartbeat");
+              t.setDaemon(true);
+              return t;
+            });
+    long period = Math.max(1, lease.toMillis() / 3);
+    heartbeat.scheduleWithFixedDelay(this::renew, period, period, TimeUnit.MILLISECONDS);
+  }
+
+  /**
+   * Joins the job: creates the tables and the job (with every partition free) if this is its first
+   * worker, or checks that the recorded job has this worker's spec.
+   *
+   * @param lease how long a partition stays this worker's without a heartbeat or a commit
+   * @throws IllegalArgumentException if the job was created with another spec (a usage error: the
+   *     message names each difference)
+   * @throws WaymarkException if the coordinator cannot be reached or is not PostgreSQL
+   */
+  public static Coordinator join(
+      ConnectionSource connections,
+      JobSpec spec,
+      String workerId,
+      Duration lease,
+      CoordinatorListener listener) {
+    Objects.requireNonNull(spec, "spec");
+    Objects.requireNonNull(workerId, "workerId");
+    Objects.requireNonNull(listener, "listener");
+    if (lease.toMillis() < 300) {
+      throw new IllegalArgumentException("--lease must be at least 300ms, found " + lease);
+    }
+    Connection c = null;
+    try {
+      c = connections.open();
+      if (!c.getMetaData().getDatabaseProductName().toLowerCase(Locale.ROOT).contains("postgres")) {
+        throw new WaymarkException(
+            "The coordinator must be PostgreSQL (a database every worker reaches), not "
+                + c.getMetaData().getDatabaseProductName()
+                + ". Point --coordinator at jdbc:postgresql://...");
+      }
+      c.setAutoCommit(false);
+      JobRow job = createOrCheck(c, spec, workerId, listener);
+      return new Coordinator(
+          connections, c, spec, workerId, lease, listener, job.createdBy, job.createdAt);
+    } catch (SQLException e) {
+      closeQuietly(c);
+      throw new WaymarkException(
+          "Cannot join job '" + spec.job() + "' at the coordinator: " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(c);
+      throw e;
+    }
+  }
+
+  /** A worker id unique across machines and restarts: {@code host:pid:random}. */
+  public static String newWorkerId() {
+    String host;
+    try {
+      host = InetAddress.getLocalHost().getHostName();
+    } catch (UnknownHostException e) {
+      host = "unknown-host";
+    }
+    long pid = ManagementFactory.getRuntimeMXBean().getPid();
+    return host
+        + ":"
+        + pid
+        + ":"
+        + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
+  }
+
+  /** The job as recorded: its spec, and who created it when. */
+  private record JobRow(JobSpec spec, String createdBy, Timestamp createdAt) {}
+
+  /**
+   * Creates the tables and the job if absent, under a lock (concurrent {@code CREATE TABLE}s can
+   * collide), and checks that the recorded job has {@code spec}.
+   */
+  private static JobRow createOrCheck(
+      Connection c, JobSpec spec, String workerId, CoordinatorListener listener)
+      throws SQLException {
+    try (Statement s = c.createStatement()) {
+      s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + JOB_TABLE
+              + " (job VARCHAR(100) PRIMARY KEY, partitions INTEGER NOT NULL,"
+              + " hash VARCHAR(64) NOT NULL, settings TEXT NOT NULL,"
+              + " created_at TIMESTAMPTZ NOT NULL, created_by VARCHAR(300) NOT NULL,"
+              + " done_at TIMESTAMPTZ)");
+      s.execute(
+          "CREATE TABLE IF NOT EXISTS "
+              + PARTITION_TABLE
+              + " (job VARCHAR(100) NOT NULL REFERENCES "
+              + JOB_TABLE
+              + " (job) ON DELETE CASCADE,"
+              + " partition_id VARCHAR(100) NOT NULL,"
+              + " state VARCHAR(5) NOT NULL CHECK (state IN ('free', 'owned', 'done')),"
+              + " owner VARCHAR(300), lease_until TIMESTAMPTZ, epoch BIGINT NOT NULL,"
+              + " updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (job, partition_id))");
+    }
+    JdbcCheckpointStore.createTables(c); // commits; the job's rows follow in a new transaction
+    try (Statement s = c.createStatement()) {
+      s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
+    }
+    Optional<JobRow> recorded = readJob(c, spec.job());
+    if (recorded.isEmpty()) {
+      // Epochs start above any checkpoint the job already has (from single-process runs), or the
+      // first claim would be fenced by the checkpoint rows' own epoch check.
+      long base;
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "SELECT COALESCE(MAX(epoch), 0) FROM "
+                  + JdbcCheckpointStore.CHECKPOINT_TABLE
+                  + " WHERE job = ?")) {
+        ps.setString(1, spec.job());
+        try (ResultSet rs = ps.executeQuery()) {
+          rs.next();
+          base = rs.getLong(1);
+        }
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + JOB_TABLE
+                  + " (job, partitions, hash, settings, created_at, created_by)"
+                  + " VALUES (?, ?, ?, ?, clock_timestamp(), ?)")) {
+        ps.setString(1, spec.job());
+        ps.setInt(2, spec.partitions());
+        ps.setString(3, spec.hash());
+        ps.setString(4, spec.settingsText());
+        ps.setString(5, workerId);
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "INSERT INTO "
+                  + PARTITION_TABLE
+                  + " (job, partition_id, state, epoch, updated_at)"
+                  + " VALUES (?, ?, 'free', ?, clock_timestamp())")) {
+        for (int p = 0; p < spec.partitions(); p++) {
+          ps.setString(1, spec.job());
+          ps.setString(2, Integer.toString(p));
+          ps.setLong(3, base);
+          ps.addBatch();
+        }
+        ps.executeBatch();
+      }
+      recorded = readJob(c, spec.job());
+      c.commit();
+      listener.jobCreated(spec);
+    } else {
+      c.commit();
+    }
+    JobRow row = recorded.orElseThrow();
+    List<String> differences = spec.differencesFrom(row.spec);
+    if (!differences.isEmpty()) {
+      throw new IllegalArgumentException(
+          "Job '"
+              + spec.job()
+              + "' was created in "
+              + JOB_TABLE
+              + " by worker "
+              + row.createdBy
+              + " at "
+              + row.createdAt.toInstant()
+              + " with another layout: "
+              + String.join("; ", differences)
+              + ". Every worker of a job must split and load the input the same way: start this"
+              + " one with the job's flags, or use another --job.");
+    }
+    return row;
+  }
+
+  /** The job's row, if it exists. */
+  private static Optional<JobRow> readJob(Connection c, String job) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT partitions, hash, settings, created_by, created_at FROM "
+                + JOB_TABLE
+                + " WHERE job = ?")) {
+      ps.setString(1, job);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (!rs.next()) {
+          return Optional.empty();
+        }
+        JobSpec recorded =
+            new JobSpec(job, rs.getInt(1), rs.getString(2), JobSpec.parseSettings(rs.getString(3)));
+        return Optional.of(new JobRow(recorded, rs.getString(4), rs.getTimestamp(5)));
+      }
+    }
+  }
+
+  public String workerId() {
+    return workerId;
+  }
+
+  public JobSpec spec() {
+    return spec;
+  }
+
+  public Duration lease() {
+    return lease;
+  }
+
+  /**
+   * Checks that {@code data} (the connection the rows go through) reaches the coordinator's
+   * database: the fence runs in the data's transaction, so it must see the same job row.
+   *
+   * @throws IllegalArgumentException if it does not
+   */
+  public void requireSameDatabase(Connection data, String dataDescription) throws SQLException {
+    String reason;
+    try (PreparedStatement ps =
+        data.prepareStatement(
+            "SELECT created_by, created_at FROM " + JOB_TABLE + " WHERE job = ?")) {
+      ps.setString(1, spec.job());
+      try (ResultSet rs = ps.executeQuery()) {
+        reason =
+            !rs.next()
+                ? "it has no job '" + spec.job() + "' in " + JOB_TABLE
+                : rs.getString(1).equals(createdBy) && rs.getTimestamp(2).equals(createdAt)
+                    ? null
+                    : "its job '" + spec.job() + "' is another one";
+      }
+    } catch (SQLException e) {
+      reason = "it has no table " + JOB_TABLE + " (" + e.getMessage() + ")";
+    } finally {
+      if (!data.getAutoCommit()) {
+        data.rollback();
+      }
+    }
+    if (reason != null) {
+      throw new IllegalArgumentException(
+          "--db "
+              + dataDescription
+              + " is not the coordinator's database: "
+              + reason
+              + ". A worker fences each commit in the data's own transaction, so the data must go"
+              + " to the coordinator's database (and schema): leave --db out, or point it there.");
+    }
+  }
+
+  /**
+   * Runs {@code setup} while no other worker of any job runs its own, or creates the coordinator's
+   * tables: PostgreSQL's {@code CREATE TABLE IF NOT EXISTS} is not safe against itself, and every
+   * worker creates the same tables when it starts.
+   */
+  public void setUpExclusively(Runnable setup) {
+    synchronized (connection) {
+      try (Statement s = connection.createStatement()) {
+        s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
+        setup.run();
+        connection.commit();
+      } catch (SQLException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw new WaymarkException(
+            "The coordinator of job '" + spec.job() + "' failed: " + e.getMessage(), e);
+      } catch (RuntimeException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw e;
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------- leases
+
+  /**
+   * Claims one partition: a free one, or one whose lease has expired (taking it over). Never one
+   * this worker already holds.
+   *
+   * @return the lease, or empty if no partition is claimable now
+   */
+  public Optional<Lease> claim() {
+    return inTransaction(
+        c -> {
+          String partition, previousOwner;
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partition_id, state, owner FROM "
+                      + PARTITION_TABLE
+                      + " WHERE job = ? AND (state = 'free'"
+                      + " OR (state = 'owned' AND lease_until < clock_timestamp()))"
+                      + " AND NOT (partition_id = ANY (?))"
+                      + " ORDER BY length(partition_id), partition_id LIMIT 1"
+                      + " FOR UPDATE SKIP LOCKED")) {
+            ps.setString(1, spec.job());
+            ps.setArray(2, c.createArrayOf("varchar", held.keySet().toArray()));
+            try (ResultSet rs = ps.executeQuery()) {
+              if (!rs.next()) {
+                return Optional.empty();
+              }
+              partition = rs.getString(1);
+              previousOwner = rs.getString(2).equals("owned") ? rs.getString(3) : null;
+            }
+          }
+          long epoch;
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE "
+                      + PARTITION_TABLE
+                      + " SET state = 'owned', owner = ?, epoch = epoch + 1,"
+                      + " lease_until = clock_timestamp() + ? * INTERVAL '1 millisecond',"
+                      + " updated_at = clock_timestamp()"
+                      + " WHERE job = ? AND partition_id = ? RETURNING epoch")) {
+            ps.setString(1, workerId);
+            ps.setLong(2, lease.toMillis());
+            ps.setString(3, spec.job());
+            ps.setString(4, partition);
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              epoch = rs.getLong(1);
+            }
+          }
+          Lease claimed = new Lease(partition, epoch, Optional.ofNullable(previousOwner));
+          held.put(partition, new Held(claimed));
+          return Optional.of(claimed);
+        },
+        claimed -> claimed.ifPresent(listener::claimed));
+  }
+
+  /**
+   * The fence for a {@link JdbcCheckpointStore#openFencedByPartition store fenced by partition}: in
+   * the data's transaction, renews this worker's lease of the partition on condition that the
+   * recorded epoch is still this worker's, and refuses with {@link FencedException} otherwise.
+   */
+  public PartitionFence fence() {
+    return this::checkOwnership;
+  }
+
+  private long checkOwnership(Connection tx, String partition) throws SQLException {
+    Held h = held.get(partition);
+    if (h == null) {
+      throw new FencedException(
+          "job '" + spec.job() + "' partition '" + partition + "' (not claimed by this worker)",
+          0,
+          current(tx, partition).epoch);
+    }
+    if (renewOne(tx, h.lease)) {
+      return h.lease.epoch();
+    }
+    Recorded now = current(tx, partition);
+    reportLost(h, now, "noticed at a commit");
+    listener.commitRefused(h.lease, now.epoch, owner(now));
+    throw new FencedException(
+        "job '" + spec.job() + "' partition '" + partition + "'", h.lease.epoch(), now.epoch);
+  }
+
+  /**
+   * Records the partition done, if this worker still owns it; when it was the last, records the job
+   * done.
+   *
+   * @return false if another worker has taken the partition over (reported as lost)
+   */
+  public boolean finish(Lease lease) {
+    return inTransaction(
+            c -> {
+              int updated;
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "UPDATE "
+                          + PARTITION_TABLE
+                          + " SET state = 'done', lease_until = NULL, updated_at = clock_timestamp()"
+                          + " WHERE job = ? AND partition_id = ? AND epoch = ? AND owner = ?"
+                          + " AND state = 'owned'")) {
+                ps.setString(1, spec.job());
+                ps.setString(2, lease.partition());
+                ps.setLong(3, lease.epoch());
+                ps.setString(4, workerId);
+                updated = ps.executeUpdate();
+              }
+              if (updated == 0) {
+                return Optional.of(current(c, lease.partition()));
+              }
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "UPDATE "
+                          + JOB_TABLE
+                          + " SET done_at = clock_timestamp() WHERE job = ? AND done_at IS NULL"
+                          + " AND NOT EXISTS (SELECT 1 FROM "
+                          + PARTITION_TABLE
+                          + " WHERE job = ? AND state <> 'done')")) {
+                ps.setString(1, spec.job());
+                ps.setString(2, spec.job());
+                ps.executeUpdate();
+              }
+              return Optional.<Recorded>empty();
+            },
+            lost -> {
+              Held h = held.remove(lease.partition());
+              if (lost.isEmpty()) {
+                listener.finished(lease);
+              } else if (h != null) {
+                reportLost(h, lost.get(), "noticed at the end of the partition");
+              }
+            })
+        .isEmpty();
+  }
+
+  /** Forgets a partition this worker was fenced out of: its new owner finishes it. */
+  public void forget(Lease lease) {
+    held.remove(lease.partition());
+  }
+
+  /**
+   * Frees a partition this worker still owns but will not finish (it is stopping), so that another
+   * worker can claim it at once instead of waiting for the lease to expire.
+   */
+  public void release(Lease lease) {
+    held.remove(lease.partition());
+    inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "UPDATE "
+                      + PARTITION_TABLE
+                      + " SET state = 'free', owner = NULL, lease_until = NULL,"
+                      + " updated_at = clock_timestamp()"
+                      + " WHERE job = ? AND partition_id = ? AND epoch = ? AND owner = ?"
+                      + " AND state = 'owned'")) {
+            ps.setString(1, spec.job());
+            ps.setString(2, lease.partition());
+            ps.setLong(3, lease.epoch());
+            ps.setString(4, workerId);
+            ps.executeUpdate();
+          }
+          return null;
+        },
+        ignored -> {});
+  }
+
+  /** Counts of the job's partitions by state, as the coordinator sees them now. */
+  public record Status(int free, int owned, int expired, int done) {
+    public boolean jobDone() {
+      return free == 0 && owned == 0 && expired == 0;
+    }
+  }
+
+  public Status status() {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT COUNT(*) FILTER (WHERE state = 'free'),"
+                      + " COUNT(*) FILTER (WHERE state = 'owned' AND lease_until >= clock_timestamp()),"
+                      + " COUNT(*) FILTER (WHERE state = 'owned' AND lease_until < clock_timestamp()),"
+                      + " COUNT(*) FILTER (WHERE state = 'done') FROM "
+                      + PARTITION_TABLE
+                      + " WHERE job = ?")) {
+            ps.setString(1, spec.job());
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              return new Status(rs.getInt(1), rs.getInt(2), rs.getInt(3), rs.getInt(4));
+            }
+          }
+        },
+        ignored -> {});
+  }
+
+  // ---------------------------------------------------------------------------- heartbeat
+
+  private void renew() {
+    if (closed || held.isEmpty()) {
+      return;
+    }
+    try {
+      if (heartbeatConnection == null || heartbeatConnection.isClosed()) {
+        heartbeatConnection = connections.open();
+        heartbeatConnection.setAutoCommit(true);
+      }
+      for (Held h : held.values()) {
+        if (!h.lost && !renewOne(heartbeatConnection, h.lease)) {
+          Recorded now = current(heartbeatConnection, h.lease.partition());
+          // The same epoch means no one else claimed it: this worker finished or freed it just now.
+          if (now.epoch != h.lease.epoch()) {
+            reportLost(h, now, "noticed by the heartbeat");
+          }
+        }
+      }
+    } catch (SQLException | RuntimeException e) {
+      closeQuietly(heartbeatConnection);
+      heartbeatConnection = null;
+      if (!closed) {
+        listener.renewFailed(e);
+      }
+    }
+  }
+
+  /** Extends the lease if the partition is still this worker's at its epoch. */
+  private boolean renewOne(Connection c, Lease l) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "UPDATE "
+                + PARTITION_TABLE
+                + " SET lease_until = clock_timestamp() + ? * INTERVAL '1 millisecond',"
+                + " updated_at = clock_timestamp()"
+                + " WHERE job = ? AND partition_id = ? AND epoch = ? AND owner = ?"
+                + " AND state = 'owned'")) {
+      ps.setLong(1, lease.toMillis());
+      ps.setString(2, spec.job());
+      ps.setString(3, l.partition());
+      ps.setLong(4, l.epoch());
+      ps.setString(5, workerId);
+      return ps.executeUpdate() == 1;
+    }
+  }
+
+  private record Recorded(long epoch, String owner, String state) {}
+
+  private Recorded current(Connection c, String partition) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT epoch, owner, state FROM "
+                + PARTITION_TABLE
+                + " WHERE job = ? AND partition_id = ?")) {
+      ps.setString(1, spec.job());
+      ps.setString(2, partition);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next()
+            ? new Recorded(rs.getLong(1), rs.getString(2), rs.getString(3))
+            : new Recorded(0, null, "absent");
+      }
+    }
+  }
+
+  private void reportLost(Held h, Recorded now, String how) {
+    synchronized (h) {
+      if (h.lost) {
+        return;
+      }
+      h.lost = true;
+    }
+    listener.lost(h.lease, now.epoch, owner(now), how);
+  }
+
+  private static String owner(Recorded r) {
+    return r.owner == null ? "(no owner, " + r.state + ")" : r.owner;
+  }
+
+  // ---------------------------------------------------------------------------- plumbing
+
+  @FunctionalInterface
+  private interface SqlWork<T> {
+    T run(Connection c) throws SQLException;
+  }
+
+  @FunctionalInterface
+  private interface AfterCommit<T> {
+    void accept(T result);
+  }
+
+  /** Runs {@code work} in a transaction of the coordinator's connection; then {@code after}. */
+  private <T> T inTransaction(SqlWork<T> work, AfterCommit<T> after) {
+    if (closed) {
+      throw new IllegalStateException("the coordinator of job '" + spec.job() + "' is closed");
+    }
+    T result;
+    synchronized (connection) {
+      try {
+        result = work.run(connection);
+        connection.commit();
+      } catch (SQLException e) {
+        try {
+          connection.rollback();
+        } catch (SQLException r) {
+          e.addSuppressed(r);
+        }
+        throw new WaymarkException(
+            "The coordinator of job '" + spec.job() + "' failed: " + e.getMessage(), e);
+      }
+    }
+    after.accept(result);
+    return result;
+  }
+
+  /** Stops the heartbeat and frees the partitions this worker still holds. Idempotent. */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    heartbeat.shutdownNow();
+    try {
+      heartbeat.awaitTermination(10, TimeUnit.SECONDS);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    for (Held h : new ArrayList<>(held.values())) {
+      try {
+        release(h.lease);
+      } catch (RuntimeException e) {
+        // The lease will expire instead.
+      }
+    }
+    closed = true;
+    closeQuietly(heartbeatConnection);
+    synchronized (connection) {
+      closeQuietly(connection);
+    }
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // Nothing more to release.
+      }
+    }
+  }
+}

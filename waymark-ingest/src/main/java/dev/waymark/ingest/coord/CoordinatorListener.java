@@ -1,0 +1,33 @@
+package dev.waymark.ingest.coord;
+
+/**
+ * Hears what happens to a worker's leases, for its output. Called from the worker's threads and
+ * from its heartbeat thread: implementations must be thread-safe. Every method does nothing by
+ * default.
+ */
+public interface CoordinatorListener {
+
+  /** This worker created the job (it was the first). */
+  default void jobCreated(JobSpec spec) {}
+
+  /** This worker claimed a free partition, or took over one whose owner's lease had expired. */
+  default void claimed(Lease lease) {}
+
+  /** A heartbeat could not reach the coordinator; leases run out unless a later one does. */
+  default void renewFailed(Exception error) {}
+
+  /**
+   * This worker no longer owns the partition: another worker holds it at {@code newerEpoch}. Told
+   * once per lease, by whichever notices first (a heartbeat, a refused commit, the finish).
+   */
+  default void lost(Lease lease, long newerEpoch, String newOwner, String how) {}
+
+  /**
+   * The fence refused a commit of the partition: another worker holds it at {@code newerEpoch}. The
+   * unit's rows and checkpoint are rolled back. Told for every refused commit.
+   */
+  default void commitRefused(Lease lease, long newerEpoch, String newOwner) {}
+
+  /** The partition is complete and recorded done. */
+  default void finished(Lease lease) {}
+}

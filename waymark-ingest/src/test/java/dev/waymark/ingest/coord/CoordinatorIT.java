@@ -1,0 +1,270 @@
+package dev.waymark.ingest.coord;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcStoreOptions;
+import dev.waymark.checkpoint.jdbc.TestDatabases;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/**
+ * Coordinators in this JVM against a real PostgreSQL (a fresh schema each): claims, takeover with
+ * the next epoch, the fence in the data's transaction, layouts that disagree. The same through real
+ * worker processes, killed and paused, is waymark-cli's {@code WorkerProcessesIT}.
+ */
+class CoordinatorIT {
+  private static final Duration LONG = Duration.ofSeconds(60);
+
+  private TestDatabases.PgSchema schema;
+  private final List<AutoCloseable> open = new ArrayList<>();
+  private final List<String> events = new CopyOnWriteArrayList<>();
+
+  @BeforeEach
+  void freshSchema() {
+    schema = TestDatabases.freshPostgresSchema();
+  }
+
+  @AfterEach
+  void cleanUp() throws Exception {
+    Collections.reverse(open);
+    for (AutoCloseable c : open) {
+      c.close();
+    }
+    schema.close();
+  }
+
+  private static JobSpec spec(int partitions) {
+    return new JobSpec("night", partitions, "crc32c-utf8-mod", Map.of("--glob", "skus_*.json"));
+  }
+
+  private Coordinator join(String worker, JobSpec spec, Duration lease) {
+    Coordinator c =
+        Coordinator.join(
+            ConnectionSource.of(schema.url),
+            spec,
+            worker,
+            lease,
+            new CoordinatorListener() {
+              @Override
+              public void claimed(Lease l) {
+                events.add(worker + " claimed " + l.partition() + "@" + l.epoch());
+              }
+
+              @Override
+              public void commitRefused(Lease l, long newerEpoch, String newOwner) {
+                events.add(
+                    worker
+                        + " refused "
+                        + l.partition()
+                        + "@"
+                        + l.epoch()
+                        + " by "
+                        + newOwner
+                        + "@"
+                        + newerEpoch);
+              }
+
+              @Override
+              public void lost(Lease l, long newerEpoch, String newOwner, String how) {
+                events.add(
+                    worker
+                        + " lost "
+                        + l.partition()
+                        + "@"
+                        + l.epoch()
+                        + " to "
+                        + newOwner
+                        + "@"
+                        + newerEpoch
+                        + " ("
+                        + how
+                        + ")");
+              }
+            });
+    open.add(c);
+    return c;
+  }
+
+  private JdbcCheckpointStore store(Coordinator c) {
+    JdbcCheckpointStore s =
+        JdbcCheckpointStore.openFencedByPartition(
+            ConnectionSource.of(schema.url), "night", JdbcStoreOptions.ofDefaults(), c.fence());
+    open.add(s);
+    return s;
+  }
+
+  @Test
+  void twoWorkersClaimDifferentPartitionsUntilEveryOneIsDoneAndTheJobIsRecordedDone()
+      throws Exception {
+    Coordinator a = join("a", spec(3), LONG), b = join("b", spec(3), LONG);
+
+    Lease a1 = a.claim().orElseThrow(), b1 = b.claim().orElseThrow();
+    Lease a2 = a.claim().orElseThrow();
+
+    assertThat(List.of(a1.partition(), b1.partition(), a2.partition()))
+        .containsExactly("0", "1", "2");
+    assertThat(List.of(a1.epoch(), b1.epoch(), a2.epoch())).containsOnly(1L);
+    assertThat(b.claim()).as("every partition is owned").isEmpty();
+    assertThat(a.finish(a1)).isTrue();
+    assertThat(b.finish(b1)).isTrue();
+    assertThat(a.status()).isEqualTo(new Coordinator.Status(0, 1, 0, 2));
+    assertThat(doneAt()).as("job done while a partition is owned").isEmpty();
+    assertThat(a.finish(a2)).isTrue();
+    assertThat(b.status().jobDone()).isTrue();
+    assertThat(doneAt()).as("the job's done record").isPresent();
+  }
+
+  @Test
+  void anExpiredLeaseIsTakenOverAtTheNextEpochAndTheOldOwnersCommitRollsBackWithItsData()
+      throws Exception {
+    Coordinator zombie = join("zombie", spec(1), LONG), heir = join("heir", spec(1), LONG);
+    JdbcCheckpointStore zombieStore = store(zombie), heirStore = store(heir);
+    Lease old = zombie.claim().orElseThrow();
+    commitRow(zombieStore, "before-pause", Cursor.ofFile("f1.json", 1));
+    assertThat(heir.claim()).as("the lease is live").isEmpty();
+
+    expireLeases(); // as if the zombie had been paused past its lease
+    Lease taken = heir.claim().orElseThrow();
+
+    assertThat(taken.epoch()).isEqualTo(old.epoch() + 1);
+    assertThat(taken.previousOwner()).contains("zombie");
+    assertThatThrownBy(() -> commitRow(zombieStore, "after-takeover", Cursor.ofFile("f2.json", 2)))
+        .isInstanceOf(FencedException.class)
+        .hasMessageContaining("job 'night' partition '0'")
+        .hasMessageContaining("this writer holds epoch 1 but epoch 2 is recorded");
+    assertThat(rows()).containsExactly("before-pause");
+    assertThat(events)
+        .containsSubsequence(
+            "zombie lost 0@1 to heir@2 (noticed at a commit)", "zombie refused 0@1 by heir@2");
+    assertThat(zombie.finish(old)).as("the zombie cannot finish what it lost").isFalse();
+
+    commitRow(heirStore, "by-heir", Cursor.ofFile("f2.json", 2));
+    assertThat(heirStore.read("0").orElseThrow().epoch()).isEqualTo(2);
+    assertThat(rows()).containsExactly("before-pause", "by-heir");
+  }
+
+  @Test
+  void aCommitInFlightHoldsOffATakeoverAndRenewsTheLease() throws Exception {
+    Coordinator owner = join("owner", spec(1), LONG), other = join("other", spec(1), LONG);
+    owner.claim().orElseThrow();
+    expireLeases();
+    try (Connection tx = DriverManager.getConnection(schema.url)) {
+      tx.setAutoCommit(false);
+      assertThat(owner.fence().check(tx, "0")).isEqualTo(1);
+      assertThat(other.claim()).as("the row is locked by the commit in flight").isEmpty();
+      tx.commit();
+    }
+    assertThat(other.claim()).as("the fence renewed the lease").isEmpty();
+  }
+
+  @Test
+  void aWorkerWithAnotherPartitionCountOrGlobIsRefusedNamingEachDifference() {
+    join("first", spec(6), LONG);
+
+    assertThatThrownBy(() -> join("second", spec(8), LONG))
+        .isInstanceOf(IllegalArgumentException.class)
+        .hasMessageStartingWith("Job 'night' was created in waymark_coord_job by worker first at ")
+        .hasMessageContaining(
+            "the job has 6 partitions, this worker was started with --partitions 8")
+        .hasMessageContaining("start this one with the job's flags, or use another --job");
+    JobSpec otherGlob = new JobSpec("night", 6, "crc32c-utf8-mod", Map.of("--glob", "*.csv"));
+    assertThatThrownBy(() -> join("third", otherGlob, LONG))
+        .hasMessageContaining("the job has --glob 'skus_*.json', this worker '*.csv'");
+  }
+
+  @Test
+  void dataInAnotherSchemaIsRefusedBecauseTheFenceMustShareItsTransaction() throws Exception {
+    Coordinator c = join("a", spec(2), LONG);
+    try (TestDatabases.PgSchema elsewhere = TestDatabases.freshPostgresSchema();
+        Connection data = DriverManager.getConnection(elsewhere.url);
+        Connection same = DriverManager.getConnection(schema.url)) {
+      assertThatThrownBy(() -> c.requireSameDatabase(data, "(elsewhere)"))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageStartingWith(
+              "--db (elsewhere) is not the coordinator's database: it has no"
+                  + " table waymark_coord_job")
+          .hasMessageContaining("leave --db out, or point it there");
+      c.requireSameDatabase(same, "(same)");
+    }
+  }
+
+  @Test
+  void aWorkerThatStopsFreesItsPartitionsForAnotherAtOnce() {
+    Coordinator leaving = join("leaving", spec(1), LONG), staying = join("staying", spec(1), LONG);
+    Lease held = leaving.claim().orElseThrow();
+
+    leaving.close();
+    Lease next = staying.claim().orElseThrow();
+
+    assertThat(next.partition()).isEqualTo(held.partition());
+    assertThat(next.epoch()).isEqualTo(held.epoch() + 1);
+    assertThat(next.previousOwner()).as("a free partition, not a takeover").isEmpty();
+  }
+
+  // ---------------------------------------------------------------------------- helpers
+
+  private void commitRow(JdbcCheckpointStore store, String value, Cursor cursor) throws Exception {
+    try (Connection tx = DriverManager.getConnection(schema.url)) {
+      try (Statement s = tx.createStatement()) {
+        s.execute("CREATE TABLE IF NOT EXISTS rows_t (v text PRIMARY KEY)");
+      }
+      tx.setAutoCommit(false);
+      try (Statement s = tx.createStatement()) {
+        s.execute("INSERT INTO rows_t VALUES ('" + value + "')");
+        store.commit(tx, "0", cursor);
+        tx.commit();
+      } catch (RuntimeException | SQLException e) {
+        tx.rollback();
+        throw e;
+      }
+    }
+  }
+
+  private List<String> rows() throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT v FROM rows_t ORDER BY v")) {
+      while (rs.next()) {
+        rows.add(rs.getString(1));
+      }
+    }
+    return rows;
+  }
+
+  private void expireLeases() throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement()) {
+      s.execute(
+          "UPDATE waymark_coord_partition SET lease_until = clock_timestamp() - INTERVAL '1 s'"
+              + " WHERE state = 'owned'");
+    }
+  }
+
+  private Optional<String> doneAt() throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT done_at FROM waymark_coord_job")) {
+      rs.next();
+      return Optional.ofNullable(rs.getString(1));
+    }
+  }
+}
