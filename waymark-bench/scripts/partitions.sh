@@ -23,7 +23,7 @@
 # reaped: shared with any other client of the server), the 1-minute load average before and after, and the share of
 # the machine's CPU that was busy (from /proc/stat, every process on the machine).
 # Env: WORK (default /tmp/waymark-pbench-run), JAR, JAR_COORD (a jar for the worker variants only), JAVA, SETS ("matrix coord global", default all three),
-# VARIANTS (explicit list), COORD_WORKERS (threads per worker process, default 1), TIMEOUT (per run, default 900s),
+# VARIANTS (explicit list), COORD_WORKERS (threads per worker process, default 1), COORD_LEASE (--lease of the workers), TIMEOUT (per run, default 900s),
 # UNTIL (HH:MM UTC: no round starts unless the previous round's duration still fits before it).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -149,7 +149,8 @@ run_variant() { # $1 variant, $2 round
         --summary-json "$log/$v.json" "${extra[@]}" ;;
     coord-*)
       reset_pg
-      measure "$v" "$round" "${v#coord-}" worker "${common[@]}" --coordinator "$URL" --partitions 6 --workers "$COORD_WORKERS" ;;
+      measure "$v" "$round" "${v#coord-}" worker "${common[@]}" --coordinator "$URL" --partitions 6 --workers "$COORD_WORKERS" \
+        ${COORD_LEASE:+--lease "$COORD_LEASE"} ;;
     *) echo "unknown variant $v" >&2; exit 2 ;;
   esac
 }
