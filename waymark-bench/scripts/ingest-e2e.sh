@@ -15,8 +15,11 @@
 #               ON CONFLICT DO NOTHING, in one transaction
 #   wm-sqlite   waymark ingest into SQLite, default settings
 #   sqlite-base plain JDBC batch insert of the precomputed rows, one transaction, same pragmas (WAL, FULL)
+#   spring-batch the Spring Batch 6 peer (SpringBatchIngest): chunk-oriented step, JsonItemReader,
+#               JdbcBatchItemWriter with ON CONFLICT, reWriteBatchedInserts=true, JDBC job repository;
+#               its repository and table are created fresh before the timed run
 # With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change).
-# JAR, BENCH_CLASSES, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
+# JAR, BENCH_CLASSES, BENCH_LIB, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
 # Then once: resume at the proportional point of file 8,217 of 14,200 (time to first commit, full run time),
 # and the per-unit cost of each checkpoint store (CheckpointCost) for the checkpoint share.
 # Times are wall times of the whole process (JVM start included for the Java ones).
@@ -30,6 +33,8 @@ URL="jdbc:postgresql://127.0.0.1:5432/$DB?user=postgres"
 JAR="${JAR:-$root/waymark-cli/target/waymark.jar}"
 BENCH_CLASSES="${BENCH_CLASSES:-$root/waymark-bench/target/classes}"
 CP="$JAR:$BENCH_CLASSES"
+BENCH_LIB="${BENCH_LIB:-$root/waymark-bench/target/lib}"
+SB_CP="$BENCH_CLASSES:$BENCH_LIB/*"   # the Spring Batch peer's own class path
 REF="${REF:-/work/shared/reference/reference_pipeline.py}"
 JAVA="${JAVA:-java}"
 feed="$WORK/feed$FILES"
@@ -42,7 +47,7 @@ now_ms() { date +%s%3N; }
 count() { pg -d "$DB" -c "SELECT count(*) FROM $1"; }
 
 mkdir -p "$WORK" "$log"
-[ -f "$JAR" ] && [ -d "$BENCH_CLASSES/dev/waymark/bench/ingest" ] || {
+[ -f "$JAR" ] && [ -d "$BENCH_CLASSES/dev/waymark/bench/ingest" ] && [ -d "$BENCH_LIB" ] || {
   echo "build first: mvn -B -DskipTests -pl waymark-bench,waymark-cli -am package" >&2; exit 1; }
 pg -d postgres -c "SELECT 1 FROM pg_database WHERE datname = '$DB'" | grep -q 1 || pg -d postgres -c "CREATE DATABASE $DB"
 [ -d "$feed" ] || "$JAVA" -jar "$JAR" generate --files "$FILES" --rows 100 --seed 1 --out "$feed"
@@ -71,7 +76,7 @@ for line in sys.stdin:
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" >> "$results"; echo "round $2  $1  $3 ms  $4"; }
 
 reset_pg() {
-  pg -d "$DB" -c "DROP TABLE IF EXISTS wm_e2e, waymark_quarantine, waymark_checkpoint, waymark_checkpoint_history, waymark_job, skus_staging, floor_target, floor_stage"
+  pg -d "$DB" -c "DROP TABLE IF EXISTS wm_e2e, waymark_quarantine, waymark_checkpoint, waymark_checkpoint_history, waymark_job, skus_staging, floor_target, floor_stage, sb_e2e"
   pg -d "$DB" -c "CHECKPOINT"
 }
 
@@ -121,7 +126,16 @@ run_sqlite_base() {
   record sqlite-base "$1" $((t1 - t0)) "$out"
 }
 
-variants=(python wm-pg wm-pg-1 wm-pg-1-db floor wm-sqlite sqlite-base)
+run_spring_batch() {
+  reset_pg
+  "$JAVA" -cp "$SB_CP" dev.waymark.bench.ingest.SpringBatchIngest setup "$URL" sb_e2e 2> "$log/spring-batch-setup.log"
+  local t0 t1 out; t0=$(now_ms)
+  out=$(/usr/bin/time -v -o "$log/spring-batch.time" "$JAVA" -cp "$SB_CP" dev.waymark.bench.ingest.SpringBatchIngest run "$feed" "$URL" sb_e2e 2> "$log/spring-batch.log" | tail -1)
+  t1=$(now_ms)
+  record spring-batch "$1" $((t1 - t0)) "rows=$(count sb_e2e) rss_kb=$(awk -F': ' '/Maximum resident/{print $2}' "$log/spring-batch.time") ${out// /_}"
+}
+
+variants=(python wm-pg wm-pg-1 wm-pg-1-db floor wm-sqlite sqlite-base spring-batch)
 if [ -n "${JAR_OLD:-}" ]; then variants+=(wm-pg-old wm-pg-1-old wm-sqlite-old); fi
 if [ -n "${VARIANTS:-}" ]; then read -ra variants <<< "$VARIANTS"; fi   # e.g. VARIANTS="wm-sqlite sqlite-base"
 run_variant() {
@@ -137,6 +151,7 @@ run_variant() {
     wm-pg-1-old) run_waymark wm-pg-1-old "$2" "$URL" --commit-every 1 ;;
     wm-sqlite-old) run_waymark wm-sqlite-old "$2" "jdbc:sqlite:$WORK/wm.db" ;;
     sqlite-base) run_sqlite_base "$2" ;;
+    spring-batch) run_spring_batch "$2" ;;
   esac
 }
 
@@ -194,6 +209,7 @@ print(f"  rows/s  wm-pg-1 / python      = {ratio('python','wm-pg-1'):6.2f}x   [>
 print(f"  time    wm-pg   / floor       = {ratio('wm-pg','floor'):6.2f}x   [<= 1.5]")
 print(f"  time    wm-pg-1 / floor       = {ratio('wm-pg-1','floor'):6.2f}x   [<= 3]")
 print(f"  time    wm-sqlite / sqlite-base = {ratio('wm-sqlite','sqlite-base'):6.2f}x [<= 1.3]")
+print(f"  rows/s  wm-pg   / spring-batch = {ratio('spring-batch','wm-pg'):6.2f}x  [>= 2]")
 print(f"  time    wm-pg / wm-pg-old     = {ratio('wm-pg','wm-pg-old'):6.2f}x   (after / before the change)")
 print(f"  time    wm-pg-1 / wm-pg-1-old = {ratio('wm-pg-1','wm-pg-1-old'):6.2f}x")
 print(f"  time    wm-sqlite / wm-sqlite-old = {ratio('wm-sqlite','wm-sqlite-old'):6.2f}x")

@@ -18,7 +18,9 @@ final class ErrorHandler
     implements CommandLine.IExecutionExceptionHandler, CommandLine.IParameterExceptionHandler {
 
   static final String DEBUG = "--debug";
-  private static final String DB = "--db";
+
+  /** The options whose value is a JDBC URL that may hold a password. */
+  private static final List<String> URL_OPTIONS = List.of("--db", "--coordinator");
 
   @Override
   public int handleExecutionException(Exception ex, CommandLine cmd, ParseResult parseResult) {
@@ -50,17 +52,19 @@ final class ErrorHandler
 
   /**
    * Removes passwords from what is printed: any {@code password=} or {@code user:password@} in the
-   * text, and the password of each {@code --db} URL on the command line wherever it appears (a
-   * driver may echo part of the URL in its exception).
+   * text, and the password of each {@code --db} and {@code --coordinator} URL on the command line
+   * wherever it appears (a driver may echo part of the URL in its exception).
    */
   static String redact(String text, List<String> args) {
     String redacted = JdbcUrls.redact(text);
     for (int i = 0; i < args.size(); i++) {
       String a = args.get(i);
-      if (a.equals(DB) && i + 1 < args.size()) {
-        redacted = JdbcUrls.redact(redacted, args.get(i + 1));
-      } else if (a.startsWith(DB + "=")) {
-        redacted = JdbcUrls.redact(redacted, a.substring(DB.length() + 1));
+      for (String option : URL_OPTIONS) {
+        if (a.equals(option) && i + 1 < args.size()) {
+          redacted = JdbcUrls.redact(redacted, args.get(i + 1));
+        } else if (a.startsWith(option + "=")) {
+          redacted = JdbcUrls.redact(redacted, a.substring(option.length() + 1));
+        }
       }
     }
     return redacted;

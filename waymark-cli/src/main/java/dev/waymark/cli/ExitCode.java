@@ -11,7 +11,10 @@ import picocli.CommandLine;
  */
 enum ExitCode {
   OK(0, "Success; for audit, nothing but warnings found."),
-  FAILURE(1, "Failure: an operation failed, or audit found a problem other than an invalid file."),
+  FAILURE(
+      1,
+      "Failure: an operation failed, audit found a problem other than an invalid file, or"
+          + " torture found a divergence (FAIL)."),
   USAGE(2, "Usage error: unknown option, missing argument, invalid name, reset without --yes."),
   LOCK_HELD(3, "Another process holds the job's lock, or a newer writer has fenced this one."),
   CHECKPOINT_INVALID(

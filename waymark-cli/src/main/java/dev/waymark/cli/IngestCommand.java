@@ -196,7 +196,10 @@ class IngestCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
-  /** The run's options from the flags; {@link WorkerCommand} adjusts the flags first. */
+  /**
+   * The options these flags ask for, checked; {@link WorkerCommand} adjusts the flags first, and
+   * {@code torture} runs them.
+   */
   IngestOptions options() {
     IngestOptions.Builder b = IngestOptions.builder(input);
     try {
@@ -389,7 +392,7 @@ class IngestCommand implements Callable<Integer> {
           partition,
           attempt,
           max,
-          JdbcUrls.redact(ErrorHandler.message(error)),
+          JdbcUrls.redact(ErrorHandler.message(error), db),
           delay.toMillis() / 1000.0);
       out.flush();
     }

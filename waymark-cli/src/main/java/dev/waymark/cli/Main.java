@@ -27,6 +27,7 @@ import picocli.CommandLine.ScopeType;
       WorkerCommand.class,
       DemoCommand.class,
       GenerateCommand.class,
+      TortureCommand.class,
       CheckpointCommand.class,
       WaitCommand.class,
       CommandLine.HelpCommand.class

@@ -133,17 +133,19 @@ final class RollbackCommand implements Callable<Integer> {
     return ExitCode.OK.code;
   }
 
+  /**
+   * A rollback prunes no global checkpoint: how many to keep is the job's {@code --global-keep},
+   * which the rollback does not know; the job's next run prunes to it.
+   */
+  private static final int KEEP_ALL = Integer.MAX_VALUE;
+
   private int rollbackGlobal(CheckpointStore store) {
     Output o = new Output(spec);
     try (GlobalCheckpointStore globals =
         db != null
-            ? JdbcGlobalCheckpointStore.open(
-                ConnectionSource.of(db), job.name, GlobalCheckpointStore.DEFAULT_KEEP)
+            ? JdbcGlobalCheckpointStore.open(ConnectionSource.of(db), job.name, KEEP_ALL)
             : FileGlobalCheckpointStore.open(
-                state.dir(),
-                job.name,
-                FileStoreOptions.ofDefaults(),
-                GlobalCheckpointStore.DEFAULT_KEEP)) {
+                state.dir(), job.name, FileStoreOptions.ofDefaults(), KEEP_ALL)) {
       GlobalRollback.Result r = GlobalRollback.run(store, globals, global == LAST ? null : global);
       GlobalCheckpoint target = r.target();
       if (json.enabled) {

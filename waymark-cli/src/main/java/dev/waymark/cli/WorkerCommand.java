@@ -99,7 +99,7 @@ final class WorkerCommand extends IngestCommand {
     db = withSession(target, workerId, lease.multipliedBy(3));
     IngestOptions options = options();
     PrintWriter out = spec.commandLine().getOut();
-    Lines lines = new Lines(out, lease);
+    Lines lines = new Lines(out, lease, coordinator);
     JobSpec job = new JobSpec(this.job, partitions, Partitioning.HASH, layoutSettings());
     try (Coordinator c =
         Coordinator.join(ConnectionSource.of(coordinator), job, workerId, lease, lines)) {
@@ -166,12 +166,14 @@ final class WorkerCommand extends IngestCommand {
   private static final class Lines implements CoordinatorListener {
     private final PrintWriter out;
     private final Duration lease;
+    private final String coordinator; // whose password no line may print
     final AtomicInteger finished = new AtomicInteger(), lost = new AtomicInteger();
     final Set<String> claimed = ConcurrentHashMap.newKeySet();
 
-    Lines(PrintWriter out, Duration lease) {
+    Lines(PrintWriter out, Duration lease, String coordinator) {
       this.out = out;
       this.lease = lease;
+      this.coordinator = coordinator;
     }
 
     private void line(String format, Object... args) {
@@ -201,7 +203,8 @@ final class WorkerCommand extends IngestCommand {
       line(
           "renewing leases failed (%s); they run out %s after the last renewal unless one"
               + " succeeds",
-          JdbcUrls.redact(ErrorHandler.message(error)), DurationConverter.format(lease));
+          JdbcUrls.redact(ErrorHandler.message(error), coordinator),
+          DurationConverter.format(lease));
     }
 
     @Override

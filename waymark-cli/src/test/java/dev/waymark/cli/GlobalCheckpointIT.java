@@ -375,4 +375,29 @@ class GlobalCheckpointIT {
         .contains("waymark: timed out after 500ms waiting for job 'never' in ")
         .contains("it has neither succeeded nor failed");
   }
+
+  @ParameterizedTest(name = "{0} store")
+  @ValueSource(strings = {"file", "db"})
+  void aGlobalRollbackPrunesNoGlobalCheckpoint(String store) throws Exception {
+    try (IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
+      CliRun run = IngestTarget.runInProcess(partitioned(target, store, "--global-keep", "50"));
+      assertThat(run.exitCode()).as(run.toString()).isZero();
+      List<?> before =
+          (List<?>)
+              global(waymark(List.of("checkpoint", "status", "--json"), where(target, store)))
+                  .get("kept");
+      // Each rollback records the restored cut as a new global checkpoint: twelve of them take
+      // the job past the default of 10 kept, which a rollback must not prune to.
+      for (int i = 0; i < 12; i++) {
+        CliRun rollback =
+            waymark(List.of("checkpoint", "rollback", "--global"), where(target, store));
+        assertThat(rollback.exitCode()).as(rollback.toString()).isZero();
+      }
+      List<?> after =
+          (List<?>)
+              global(waymark(List.of("checkpoint", "status", "--json"), where(target, store)))
+                  .get("kept");
+      assertThat(after).as("every rollback's record kept").hasSize(before.size() + 12);
+    }
+  }
 }

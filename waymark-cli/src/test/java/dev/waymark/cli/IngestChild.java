@@ -60,11 +60,26 @@ final class IngestChild implements AutoCloseable {
       List<String> jvm,
       List<String> args)
       throws IOException {
+    return start(logDir, env, wrapper, jvm, Main.class, args);
+  }
+
+  /**
+   * Starts {@code mainClass} (a class of the test classpath, e.g. a deliberately broken loader)
+   * instead of {@link Main}, as {@link #start(Path, Map, List, List, List)} does.
+   */
+  static IngestChild start(
+      Path logDir,
+      Map<String, String> env,
+      List<String> wrapper,
+      List<String> jvm,
+      Class<?> mainClass,
+      List<String> args)
+      throws IOException {
     List<String> command = new ArrayList<>(wrapper);
     command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
     command.addAll(List.of("-Xshare:auto", "-XX:+UseSerialGC", "-XX:-UsePerfData", "-Xss512k"));
     command.addAll(jvm);
-    command.addAll(List.of("-cp", testClassPath(), Main.class.getName()));
+    command.addAll(List.of("-cp", testClassPath(), mainClass.getName()));
     command.addAll(args);
     Files.createDirectories(logDir);
     int n = COUNTER.incrementAndGet();

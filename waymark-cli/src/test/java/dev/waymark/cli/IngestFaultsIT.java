@@ -124,7 +124,7 @@ class IngestFaultsIT {
           .startsWith("waymark: Database error on " + target.url + ": [SQLITE_FULL]")
           .contains(
               "To fix: free space on the file system holding the database and its -wal file."
-                  + " Nothing past the checkpoint was committed")
+                  + " The checkpoint was not moved past the last unit whose checkpoint was written")
           .doesNotContain("\tat ");
       System.out.print("the job said: " + afterPause(child));
       assertThat(target.fileCheckpoint().orElseThrow().cursor())
@@ -187,7 +187,10 @@ class IngestFaultsIT {
       assertThat(child.err())
           .startsWith("waymark: cannot open input file " + locked + ": Permission denied.")
           .contains("To fix: give the user running waymark access to it.")
-          .contains("Nothing past the checkpoint was committed");
+          .contains(
+              "The checkpoint was not moved past the last unit whose checkpoint was written;"
+                  + " rows of the failed unit may already be in the table and are skipped as"
+                  + " duplicates on the rerun. Run the same command again afterwards.");
       System.out.print("the job said: " + child.err());
       assertThat(child.out()).doesNotContain("retrying");
       assertThat(target.fileCheckpoint().orElseThrow().cursor())

@@ -133,6 +133,44 @@ class PasswordsTest {
     }
   }
 
+  @Test
+  void aWorkerWhoseCoordinatorRefusesPrintsNoPasswordEvenWithDebug() throws Exception {
+    int port;
+    try (ServerSocket s = new ServerSocket(0)) {
+      port = s.getLocalPort(); // closed again: nothing listens there
+    }
+    for (String url :
+        List.of(
+            "jdbc:postgresql://127.0.0.1:" + port + "/test?user=postgres&password=" + SECRET,
+            "jdbc:postgresql://127.0.0.1:5432/test;password=" + SECRET)) {
+      CliRun run =
+          IngestTarget.runInProcess(
+              List.of(
+                  "worker",
+                  "--input",
+                  feed.toString(),
+                  "--coordinator",
+                  url,
+                  "--retries",
+                  "1",
+                  "--debug"));
+      assertThat(run.exitCode()).as(run.toString()).isNotZero();
+      assertThat(run.err()).as(run.toString()).startsWith("waymark: ");
+      assertNoSecret(run.out() + run.err());
+    }
+    assertNoSecretUnder(tmp);
+  }
+
+  @Test
+  void theCoordinatorsPasswordIsRemovedWhereverAMessageEchoesIt() {
+    String url = "jdbc:postgresql://127.0.0.1:5432/test?user=postgres&password=" + SECRET;
+    for (List<String> args :
+        List.of(
+            List.of("worker", "--coordinator", url), List.of("worker", "--coordinator=" + url))) {
+      assertNoSecret(ErrorHandler.redact("role postgres with " + SECRET + " refused", args));
+    }
+  }
+
   private CliRun ingest(String url, String... more) {
     List<String> args =
         new ArrayList<>(

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.global.GlobalCheckpoint;
+import dev.waymark.checkpoint.global.JobOutcome;
+import dev.waymark.checkpoint.global.PartitionMark;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
@@ -96,6 +100,68 @@ class WorkerProcessesIT {
     assertThat(finished).as("each partition finished once, by one worker").hasSize(PARTITIONS);
     assertThatTableMatchesTheSingleProcessRun();
     assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(true);
+    assertThat(
+            target.count("SELECT COUNT(*) FROM waymark_global_checkpoint WHERE state = 'complete'"))
+        .as("without --global-checkpoint-every, only the final global checkpoint")
+        .isEqualTo(1);
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void globalCheckpointsGoOnWhenTheCoordinatingWorkerIsKilledAndWaitSeesTheSuccessMarker()
+      throws Exception {
+    generate(180, 40);
+    List<IngestChild> workers = new ArrayList<>();
+    for (int i = 0; i < 3; i++) {
+      workers.add(worker("3s", 1, "--global-checkpoint-every", "1s"));
+    }
+    Map<String, IngestChild> byId = new HashMap<>();
+    for (IngestChild w : workers) {
+      byId.put(workerId(w), w);
+    }
+    waitFor("a complete global checkpoint", () -> completeGlobals() >= 1, workers.get(0));
+    String coordinating = globalCoordinator(byId.keySet()).orElseThrow();
+    IngestChild victim = byId.get(coordinating);
+    long before = lastGlobal();
+    assertThat(victim.kill()).isEqualTo(IngestChild.KILLED);
+    System.out.println(
+        "killed the coordinating worker " + coordinating + " after global " + before);
+
+    List<IngestChild> survivors = new ArrayList<>(workers);
+    survivors.remove(victim);
+    waitFor(
+        "another worker to coordinate",
+        () -> globalCoordinator(byId.keySet()).filter(id -> !id.equals(coordinating)).isPresent(),
+        survivors.get(0));
+    for (IngestChild w : survivors) {
+      assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+      assertThat(w.exitCode()).as(w.toString()).isZero();
+    }
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
+    long last = lastGlobal();
+    assertThat(
+            target.count(
+                "SELECT COUNT(*) FROM waymark_global_checkpoint WHERE state = 'complete' AND n > "
+                    + before
+                    + " AND n < "
+                    + last))
+        .as("periodic global checkpoints completed after the coordinating worker was killed")
+        .isGreaterThanOrEqualTo(1);
+    assertThat(target.count("SELECT COALESCE(MAX(n), 0) FROM waymark_global_checkpoint"))
+        .as("no barrier after the final, complete global checkpoint")
+        .isEqualTo(last);
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_global_marker"))
+        .as("markers of partial global checkpoints (the killed coordinator's) are discarded")
+        .isZero();
+    assertThatEveryCompleteGlobalCheckpointIsAConsistentCut();
+    assertThatTableMatchesTheSingleProcessRun();
+
+    CliRun wait =
+        IngestTarget.runInProcess(
+            List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "30s"));
+    assertThat(wait.exitCode()).as(wait.toString()).isZero();
+    assertThat(wait.out()).contains("Job 'it' succeeded");
   }
 
   @Test
@@ -243,13 +309,11 @@ class WorkerProcessesIT {
     return worker(lease, 1);
   }
 
-  private IngestChild worker(String lease, int threads) throws IOException {
+  private IngestChild worker(String lease, int threads, String... more) throws IOException {
+    List<String> args = new ArrayList<>(workerArgs(lease, String.valueOf(PARTITIONS), threads));
+    args.addAll(List.of(more));
     IngestChild child =
-        IngestChild.start(
-            tmp.resolve("logs"),
-            Map.of(),
-            IngestChild.FAST_START,
-            workerArgs(lease, String.valueOf(PARTITIONS), threads));
+        IngestChild.start(tmp.resolve("logs"), Map.of(), IngestChild.FAST_START, args);
     children.add(child);
     return child;
   }
@@ -396,6 +460,114 @@ class WorkerProcessesIT {
     assertThat(backends).as("connections named after worker %s", worker).isPositive();
     System.out.println("transactions the paused zombie holds open: " + xids);
     return xids;
+  }
+
+  private long completeGlobals() {
+    try {
+      return target.count(
+          "SELECT COUNT(*) FROM waymark_global_checkpoint WHERE state = 'complete'");
+    } catch (SQLException e) {
+      return 0; // the tables are not there yet
+    }
+  }
+
+  private long lastGlobal() throws SQLException {
+    return target.count(
+        "SELECT COALESCE(MAX(n), 0) FROM waymark_global_checkpoint WHERE state = 'complete'");
+  }
+
+  /**
+   * The worker (among {@code ids}) whose session holds the global checkpoint lock, read from
+   * pg_locks: its connections are named {@code waymark worker ID}.
+   */
+  private Optional<String> globalCoordinator(java.util.Set<String> ids) {
+    try (Connection c = DriverManager.getConnection(target.url);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid ="
+                    + " l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2")) {
+      while (rs.next()) {
+        String name = rs.getString(1);
+        for (String id : ids) {
+          if (name.equals("waymark worker " + id)) {
+            return Optional.of(id);
+          }
+        }
+      }
+      return Optional.empty();
+    } catch (SQLException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /** Each partition's files in order: a committed cursor is {@code ofFile(files[k-1], k)}. */
+  private Map<String, List<String>> partitionFiles() {
+    Map<String, List<String>> files = new TreeMap<>();
+    try (var listing = java.nio.file.Files.list(feed)) {
+      listing
+          .map(p -> p.getFileName().toString())
+          .sorted()
+          .forEach(
+              n ->
+                  files
+                      .computeIfAbsent(
+                          Partitioning.id(Partitioning.of(n, PARTITIONS)), k -> new ArrayList<>())
+                      .add(n));
+    } catch (IOException e) {
+      throw new AssertionError(e);
+    }
+    return files;
+  }
+
+  /**
+   * Every kept complete global checkpoint holds, for every partition, a position of that partition
+   * (its k-th file and count k) at or below its end, and a sequence of its checkpoint history.
+   */
+  private void assertThatEveryCompleteGlobalCheckpointIsAConsistentCut() {
+    Map<String, List<String>> files = partitionFiles();
+    try (JdbcGlobalCheckpointStore globals =
+        JdbcGlobalCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      List<Long> complete = globals.completeNumbers();
+      System.out.println("complete global checkpoints kept: " + complete);
+      assertThat(complete).isNotEmpty();
+      for (long n : complete) {
+        GlobalCheckpoint g = globals.read(n);
+        assertThat(g.cut().keySet()).as("global %d's partitions", n).isEqualTo(files.keySet());
+        for (PartitionMark m : g.cut().values()) {
+          List<String> in = files.get(m.partition());
+          if (m.cursor() == null) {
+            continue; // the partition had not committed yet
+          }
+          long k = m.cursor().number(Cursor.FILES).orElseThrow();
+          assertThat(k)
+              .as("global %d partition %s", n, m.partition())
+              .isBetween(1L, (long) in.size());
+          assertThat(m.cursor())
+              .as("global %d partition %s is a committed position", n, m.partition())
+              .isEqualTo(Cursor.ofFile(in.get((int) k - 1), (int) k));
+        }
+      }
+    }
+  }
+
+  /** The success marker is there and its cut is every partition at its last file. */
+  private void assertThatTheSuccessMarkerHoldsEveryPartitionsEnd() {
+    Map<String, List<String>> files = partitionFiles();
+    try (JdbcGlobalCheckpointStore globals =
+        JdbcGlobalCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      JobOutcome outcome = globals.outcome().orElseThrow(() -> new AssertionError("no outcome"));
+      assertThat(outcome.succeeded()).as(outcome.toString()).isTrue();
+      assertThat(outcome.checkpoint()).isEqualTo(globals.lastComplete().orElseThrow().number());
+      for (Map.Entry<String, List<String>> e : files.entrySet()) {
+        List<String> in = e.getValue();
+        assertThat(outcome.cut().get(e.getKey()).cursor())
+            .as("partition %s in the success marker", e.getKey())
+            .isEqualTo(Cursor.ofFile(in.get(in.size() - 1), in.size()));
+      }
+      long all = files.values().stream().mapToLong(List::size).sum();
+      assertThat(outcome.totals().files()).isEqualTo(all);
+    }
   }
 
   private void assertThatTableMatchesTheSingleProcessRun() throws SQLException {

@@ -89,6 +89,7 @@ public final class BadInputException extends WaymarkException {
   private final long recordNumber;
   private final Reason reason;
   private final String detail;
+  private final boolean changedWhileRead;
 
   /**
    * Creates the exception.
@@ -111,7 +112,26 @@ public final class BadInputException extends WaymarkException {
       Reason reason,
       String detail,
       Throwable cause) {
+    this(file, line, column, byteOffset, recordNumber, reason, detail, cause, false);
+  }
+
+  /**
+   * Creates the exception for a file that may have been changed while it was read ({@code
+   * changedWhileRead}: it shrank under the reader). Such a file is not malformed: it is never
+   * quarantined, whatever {@code --on-bad-file} says, since restored it loads.
+   */
+  public BadInputException(
+      Path file,
+      long line,
+      long column,
+      long byteOffset,
+      long recordNumber,
+      Reason reason,
+      String detail,
+      Throwable cause,
+      boolean changedWhileRead) {
     super(Kind.BAD_INPUT, message(file, line, column, byteOffset, recordNumber, detail), cause);
+    this.changedWhileRead = changedWhileRead;
     this.file = Objects.requireNonNull(file, "file");
     this.line = line;
     this.column = column;
@@ -171,6 +191,11 @@ public final class BadInputException extends WaymarkException {
   }
 
   /** The category of the problem. */
+  /** Whether the file changed (shrank) while it was read, rather than being malformed. */
+  public boolean changedWhileRead() {
+    return changedWhileRead;
+  }
+
   public Reason reason() {
     return reason;
   }

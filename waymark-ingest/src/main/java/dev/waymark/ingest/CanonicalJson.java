@@ -5,6 +5,7 @@ import java.math.BigInteger;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 
@@ -122,6 +123,8 @@ public final class CanonicalJson {
       writeString(s, out);
     } else if (value instanceof Boolean b) {
       out.ascii(b ? "true" : "false");
+    } else if (value instanceof Long l && mode == NumberMode.EXACT) {
+      out.decimal(l); // below 10^21 the layout is plain digits
     } else if (value instanceof Number n) {
       out.ascii(number(n, mode));
     } else if (value instanceof Map<?, ?> map) {
@@ -146,24 +149,37 @@ public final class CanonicalJson {
     }
   }
 
+  /**
+   * Writes an object with its members sorted by key. Keys and values are taken in one pass in the
+   * map's order; the sorted order is a permutation of it, which the {@link Sink} remembers for the
+   * last key lists it saw: records of one feed repeat a few key lists (Jackson hands out the same
+   * key strings), so most objects are neither sorted nor looked up by key.
+   */
   private static void writeObject(Map<?, ?> map, NumberMode mode, Sink out, int depth) {
-    List<Map.Entry<?, ?>> entries = new ArrayList<>(map.entrySet());
-    for (Map.Entry<?, ?> e : entries) {
-      if (!(e.getKey() instanceof String)) {
-        throw new Unencodable("an object key is a " + typeOf(e.getKey()) + ", not a string");
+    int n = map.size();
+    Object[] keys = new Object[n];
+    Object[] values = new Object[n];
+    Iterator<?> k = map.keySet().iterator();
+    Iterator<?> v = map.values().iterator();
+    for (int i = 0; i < n; i++) {
+      Object key = k.next();
+      if (!(key instanceof String)) {
+        throw new Unencodable("an object key is a " + typeOf(key) + ", not a string");
       }
+      keys[i] = key;
+      values[i] = v.next();
     }
-    entries.sort((a, b) -> ((String) a.getKey()).compareTo((String) b.getKey()));
+    int[] order = out.sortedOrder(keys);
     out.put('{');
-    for (int i = 0; i < entries.size(); i++) {
+    for (int i = 0; i < n; i++) {
       if (i > 0) {
         out.put(',');
       }
-      String key = (String) entries.get(i).getKey();
+      String key = (String) keys[order[i]];
       try {
         writeString(key, out);
         out.put(':');
-        write(entries.get(i).getValue(), mode, out, depth + 1);
+        write(values[order[i]], mode, out, depth + 1);
       } catch (Unencodable e) {
         throw e.at(key);
       }
@@ -180,6 +196,7 @@ public final class CanonicalJson {
   private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
 
   private static void writeString(String s, Sink out) {
+    out.reserve(s.length() * 3 + 2); // at most 3 bytes per UTF-16 unit, plus the quotes
     out.put('"');
     for (int i = 0; i < s.length(); i++) {
       char c = s.charAt(i);
@@ -194,6 +211,7 @@ public final class CanonicalJson {
           case '\r' -> out.ascii("\\r");
           default -> {
             if (c < 0x20) {
+              out.nul |= c == 0;
               out.ascii("\\u00");
               out.put(HEX[c >> 4]);
               out.put(HEX[c & 0xF]);
@@ -334,8 +352,18 @@ public final class CanonicalJson {
 
   /** A growable byte buffer; cheaper than a stream for the many one-byte writes. */
   static final class Sink {
+    private static final int SHAPES = 8;
+
     private byte[] bytes;
     private int size;
+
+    /** Whether a string written since {@link #reset()} held U+0000. */
+    boolean nul;
+
+    // The last key lists seen (in map order) and their sorted order, replaced round robin.
+    private final Object[][] shapeKeys = new Object[SHAPES][];
+    private final int[][] shapeOrder = new int[SHAPES][];
+    private int nextShape;
 
     Sink(int capacity) {
       bytes = new byte[capacity];
@@ -349,13 +377,84 @@ public final class CanonicalJson {
     }
 
     void ascii(String s) {
+      reserve(s.length());
       for (int i = 0; i < s.length(); i++) {
-        put(s.charAt(i));
+        bytes[size++] = (byte) s.charAt(i);
+      }
+    }
+
+    /** Writes {@code v} in plain decimal digits, without a {@code String} in between. */
+    void decimal(long v) {
+      if (v == Long.MIN_VALUE) {
+        ascii(Long.toString(v));
+        return;
+      }
+      reserve(20);
+      if (v < 0) {
+        bytes[size++] = '-';
+        v = -v;
+      }
+      int digits = 1;
+      for (long t = v; t >= 10; t /= 10) {
+        digits++;
+      }
+      for (int i = size + digits - 1; i >= size; i--) {
+        bytes[i] = (byte) ('0' + v % 10);
+        v /= 10;
+      }
+      size += digits;
+    }
+
+    /** Makes room for {@code n} more bytes, so that a caller's writes need not check one by one. */
+    void reserve(int n) {
+      if (size + n > bytes.length) {
+        bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + n));
       }
     }
 
     void reset() {
       size = 0;
+      nul = false;
+    }
+
+    /**
+     * The indexes of {@code keys} (strings) in sorted order: by UTF-16 code units, as RFC 8785
+     * requires ({@link String#compareTo}). The caller must not change the returned array.
+     */
+    int[] sortedOrder(Object[] keys) {
+      for (int s = 0; s < SHAPES; s++) {
+        if (sameKeys(shapeKeys[s], keys)) {
+          return shapeOrder[s];
+        }
+      }
+      int n = keys.length;
+      int[] order = new int[n];
+      for (int i = 0; i < n; i++) { // insertion sort: objects have few keys
+        int j = i;
+        while (j > 0 && ((String) keys[order[j - 1]]).compareTo((String) keys[i]) > 0) {
+          order[j] = order[j - 1];
+          j--;
+        }
+        order[j] = i;
+      }
+      if (n <= 64) { // a huge object is not worth remembering
+        shapeKeys[nextShape] = keys;
+        shapeOrder[nextShape] = order;
+        nextShape = (nextShape + 1) % SHAPES;
+      }
+      return order;
+    }
+
+    private static boolean sameKeys(Object[] known, Object[] keys) {
+      if (known == null || known.length != keys.length) {
+        return false;
+      }
+      for (int i = 0; i < keys.length; i++) {
+        if (known[i] != keys[i] && !known[i].equals(keys[i])) {
+          return false;
+        }
+      }
+      return true;
     }
 
     byte[] array() {

@@ -11,8 +11,8 @@ import java.util.regex.Pattern;
  * given time. The default, {@link #ofDefaults()}, commits about once a second (or after every file
  * that takes longer than that), so a crash redoes at most about a second of work, while small files
  * are grouped and the per-commit cost (an {@code fsync} in the database and one for the checkpoint)
- * is paid once for many files. {@code everyFiles(1)} is the chapter's one file, one checkpoint.
- * Immutable.
+ * is paid once for many files; the first unit of a run holds just its first file. {@code
+ * everyFiles(1)} is the chapter's one file, one checkpoint. Immutable.
  */
 public final class CommitPolicy {
   private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
@@ -74,9 +74,17 @@ public final class CommitPolicy {
             + "' is neither a number of files (e.g. 1, 50) nor a duration (e.g. 500ms, 1s, 2m)");
   }
 
-  /** Whether a unit of {@code filesInUnit} files that began {@code elapsed} ago is complete. */
-  boolean unitComplete(int filesInUnit, Duration elapsed) {
-    return duration == null ? filesInUnit >= files : elapsed.compareTo(duration) >= 0;
+  /**
+   * Whether a unit of {@code filesInUnit} files that began {@code elapsed} ago is complete. With a
+   * duration, the first unit of a run ({@code firstOfRun}) ends after its first file: a run, and a
+   * resumed run above all, then shows its first committed file (and checkpoint) right after
+   * start-up instead of a unit's time later, for the price of one more commit.
+   */
+  boolean unitComplete(int filesInUnit, Duration elapsed, boolean firstOfRun) {
+    if (duration == null) {
+      return filesInUnit >= files;
+    }
+    return firstOfRun || elapsed.compareTo(duration) >= 0;
   }
 
   @Override

@@ -12,17 +12,21 @@ import dev.waymark.ingest.coord.Lease;
 import dev.waymark.ingest.sink.Sink;
 import dev.waymark.ingest.sink.TableSpec;
 import java.sql.SQLException;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.Supplier;
 
 /**
  * An ingestion run as one of many worker processes of a job: the partitioned runner, with the
  * partitions it runs chosen by a {@link Coordinator} (claimed, or taken over from a worker whose
  * lease expired) and each unit's commit fenced by the partition's epoch in the data's own
- * transaction. Runs until every partition of the job is done, by this worker or another.
+ * transaction. Runs until every partition of the job is done, by this worker or another. The job's
+ * global checkpoints and success marker are written through {@link WorkerGlobals}, never by the
+ * runner's own coordinator ({@link PartitionHooks#ownsGlobalCheckpoints}).
  */
 public final class CoordinatedIngest {
   private CoordinatedIngest() {}
@@ -61,20 +65,47 @@ public final class CoordinatedIngest {
             sink.createTables();
           } catch (SQLException e) {
             throw new WaymarkException(
-                "Cannot create table " + options.table + ": " + e.getMessage(), e);
+                "Cannot create table "
+                    + options.table
+                    + ": "
+                    + dev.waymark.ingest.sink.JdbcUrls.redact(e.getMessage(), options.db),
+                e);
           }
         });
-    return IngestJob.run(options, listener, new Hooks(coordinator));
+    List<String> partitions = new ArrayList<>();
+    for (int p = 0; p < options.partitions; p++) {
+      partitions.add(Partitioning.id(p));
+    }
+    try (WorkerGlobals globals =
+        new WorkerGlobals(
+            options.db,
+            coordinator,
+            partitions,
+            options.globalCheckpointEvery,
+            options.globalKeep,
+            options.faults)) {
+      globals.start();
+      return IngestJob.run(options, listener, new Hooks(coordinator, globals));
+    }
   }
 
   /** The runner's hooks for one worker process. Thread-safe: the runner's threads share it. */
   private static final class Hooks implements PartitionHooks {
     private final Coordinator coordinator;
     private final Map<String, Lease> leases = new ConcurrentHashMap<>();
+    private final WorkerGlobals globals;
+    private final AtomicBoolean jobFinished = new AtomicBoolean();
     private volatile boolean failed;
 
-    Hooks(Coordinator coordinator) {
+    Hooks(Coordinator coordinator, WorkerGlobals globals) {
       this.coordinator = coordinator;
+      this.globals = globals;
+    }
+
+    /** A unit boundary: the partition's marker for a barrier this worker has not marked yet. */
+    @Override
+    public void unitCommitted(String partition, Cursor cursor) {
+      globals.unitCommitted(partition, cursor);
     }
 
     /** Claims the next partition, waiting while every unfinished one is owned by a live worker. */
@@ -98,6 +129,15 @@ public final class CoordinatedIngest {
         }
       }
       return null;
+    }
+
+    /**
+     * Many processes share the job: none of them runs a local global coordinator; {@link
+     * WorkerGlobals} writes the job's global checkpoints and success marker.
+     */
+    @Override
+    public boolean ownsGlobalCheckpoints() {
+      return false;
     }
 
     @Override
@@ -134,6 +174,10 @@ public final class CoordinatedIngest {
       Lease lease = leases.remove(partition);
       if (lease != null) {
         coordinator.finish(lease);
+      }
+      // The worker that set done_at writes the job's final global checkpoint and success marker.
+      if (coordinator.completedTheJob() && jobFinished.compareAndSet(false, true)) {
+        globals.finishJob();
       }
     }
   }

@@ -170,8 +170,11 @@ public final class DedupKey {
     }
   }
 
-  /** A record's key together with the canonical JSON it hashes. */
-  record Keyed(String key, String canonical) {}
+  /**
+   * A record's key together with the canonical JSON it hashes, and whether a string in it holds
+   * U+0000 (which PostgreSQL cannot store), noticed during the same encoding.
+   */
+  record Keyed(String key, String canonical, boolean nul) {}
 
   /**
    * Returns the key of a record read from a file together with its canonical JSON in {@link
@@ -195,7 +198,8 @@ public final class DedupKey {
     sha.update(sink.array(), 0, sink.size());
     return new Keyed(
         HexFormat.of().formatHex(sha.digest()),
-        new String(sink.array(), 0, sink.size(), StandardCharsets.UTF_8));
+        new String(sink.array(), 0, sink.size(), StandardCharsets.UTF_8),
+        sink.nul);
   }
 
   /** The canonical JSON that {@link #keyOf(Map)} hashes, for inspection and tests. */

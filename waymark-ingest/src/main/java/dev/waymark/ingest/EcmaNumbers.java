@@ -65,10 +65,24 @@ final class EcmaNumbers {
    * @param magnitude a positive value; trailing zeros of its unscaled value are ignored
    */
   static String layout(boolean negative, BigDecimal magnitude) {
-    BigDecimal v = magnitude.stripTrailingZeros();
-    String s = v.unscaledValue().toString();
+    String s;
+    long scale;
+    if (magnitude.signum() > 0 && magnitude.precision() <= 18) {
+      // The common case (prices and the like): strip the zeros in a long, not in BigDecimals.
+      long u = magnitude.unscaledValue().longValue();
+      scale = magnitude.scale();
+      while (u % 10 == 0) {
+        u /= 10;
+        scale--;
+      }
+      s = Long.toString(u);
+    } else {
+      BigDecimal v = magnitude.stripTrailingZeros();
+      s = v.unscaledValue().toString();
+      scale = v.scale();
+    }
     int k = s.length();
-    long n = (long) k - v.scale();
+    long n = k - scale;
     StringBuilder out = new StringBuilder(k + 8);
     if (negative) {
       out.append('-');

@@ -1,6 +1,7 @@
 package dev.waymark.ingest;
 
 import java.util.Locale;
+import java.util.function.BiConsumer;
 
 /**
  * Test-only crash points, from {@code WAYMARK_FAULT}: the JVM halts ({@code Runtime.halt}, no
@@ -43,14 +44,25 @@ public final class Faults {
   private final Point point;
   private final long unit;
   private final boolean pause;
+  private final BiConsumer<Point, Long> observer;
 
   /** A pause happens once: a retry that reaches the same unit again runs on. */
   private volatile boolean paused;
 
   private Faults(Point point, long unit, boolean pause) {
+    this(point, unit, pause, (p, n) -> {});
+  }
+
+  private Faults(Point point, long unit, boolean pause, BiConsumer<Point, Long> observer) {
     this.point = point;
     this.unit = unit;
     this.pause = pause;
+    this.observer = observer;
+  }
+
+  /** No fault; tells {@code observer} each step reached and its unit's number (for tests). */
+  static Faults observing(BiConsumer<Point, Long> observer) {
+    return new Faults(null, 0, false, observer);
   }
 
   public static Faults none() {
@@ -107,6 +119,7 @@ public final class Faults {
    * or pauses it there if the fault is a pause.
    */
   void maybeCrash(Point p, long unitNumber) {
+    observer.accept(p, unitNumber);
     if (armed(p, unitNumber)) {
       crash(p, unitNumber);
     } else if (pause && point == p && unit == unitNumber && !paused) {

@@ -36,9 +36,11 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -76,7 +78,9 @@ import java.util.function.Supplier;
  *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
  *       --global-checkpoint-every}, and once when every partition has finished, it collects each
  *       partition's committed cursor into one "complete" record; the last one goes into the success
- *       marker. A run that fails writes the failure marker instead.
+ *       marker. A run that fails writes the failure marker instead. A run whose hooks do not own
+ *       the job's global checkpoints ({@link PartitionHooks#ownsGlobalCheckpoints}: a worker of
+ *       many processes) writes neither; {@link WorkerGlobals} does, for the whole job.
  *   <li><b>Retries.</b> A transient failure rolls the unit back and restarts the partition from its
  *       checkpoint after an exponential backoff with jitter; when the attempts run out, {@link
  *       RetriesExhaustedException} (exit 75) leaves the checkpoint where it was.
@@ -101,11 +105,17 @@ public final class IngestJob {
   private final List<PartitionRun> runs = new ArrayList<>();
   private final Map<String, PartitionRun> runsById = new HashMap<>();
 
-  /** Units committed by this process, all partitions together: numbers {@link Faults}' units. */
+  /** Units committed by this process, all partitions together. */
   private final AtomicLong unitsCommitted = new AtomicLong();
+
+  /** Numbers {@link Faults}' units: each unit takes its own when it starts committing. */
+  private final AtomicLong unitNumbers = new AtomicLong();
 
   /** The first failure of any worker; the others stop at their next unit boundary. */
   private final AtomicReference<RuntimeException> failure = new AtomicReference<>();
+
+  /** Workers inside {@link PartitionHooks#nextPartition}, interrupted when the run fails. */
+  private final Set<Thread> waitingForPartition = new HashSet<>();
 
   private FileCheckpointStore fileStore;
   private JdbcCheckpointStore dbStore;
@@ -158,27 +168,33 @@ public final class IngestJob {
         FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
         fileStore = FileCheckpointStore.open(o.state, o.job, fsOptions);
         global = FileGlobalCheckpointStore.open(o.state, o.job, fsOptions, o.globalKeep);
-      } else {
+      } else if (hooks.ownsGlobalCheckpoints()) {
         global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
-      // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
-      global.clearOutcome();
-      prepare();
-      Map<String, PartitionMark> initial = new HashMap<>();
-      for (PartitionRun r : runs) {
-        initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+      if (global != null) {
+        // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
+        global.clearOutcome();
       }
-      coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
-      coordinator.start();
-      hooks = coordinator.around(hooks);
+      prepare();
+      if (global != null) {
+        Map<String, PartitionMark> initial = new HashMap<>();
+        for (PartitionRun r : runs) {
+          initial.put(r.id, PartitionMark.of(r.id, store().read(r.id)));
+        }
+        coordinator = new GlobalCoordinator(global, initial, o.globalCheckpointEvery, o.faults);
+        coordinator.start();
+        hooks = coordinator.around(hooks);
+      }
       runWorkers();
       IngestSummary summary = summary(Duration.ofNanos(System.nanoTime() - t0));
-      global.recordOutcome(
-          JobOutcome.succeeded(
-              coordinator.finish(),
-              Instant.now(),
-              new JobOutcome.Totals(
-                  summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      if (global != null) {
+        global.recordOutcome(
+            JobOutcome.succeeded(
+                coordinator.finish(),
+                Instant.now(),
+                new JobOutcome.Totals(
+                    summary.files(), summary.rowsRead(), summary.newRows(), summary.duplicates())));
+      }
       listener.finished(summary);
       return summary;
     } catch (RuntimeException | Error e) {
@@ -391,33 +407,76 @@ public final class IngestJob {
     }
   }
 
-  /** One worker: partitions one after the other, until none is left or the run is stopping. */
+  /**
+   * One worker: partitions one after the other, until none is left or the run is stopping. Any
+   * failure, a hook's included, fails the run: a worker never ends silently with partitions left.
+   */
   private void work(Supplier<String> unclaimed) {
-    while (!stopping()) {
-      String id = hooks.nextPartition(unclaimed);
-      if (id == null) {
-        return;
+    try {
+      while (!stopping()) {
+        String id = nextPartition(unclaimed);
+        if (id == null) {
+          return;
+        }
+        if (stopping()) {
+          hooks.partitionFailed(id); // picked while the run was stopping: give it back
+          return;
+        }
+        PartitionRun run = runsById.get(id);
+        if (run == null) {
+          fail(new IllegalStateException("no partition '" + id + "' in " + runsById.keySet()));
+          return;
+        }
+        try {
+          runPartition(run);
+        } catch (PartitionLostException e) {
+          // Another worker owns it now; this one moves on.
+        } catch (RuntimeException | Error e) {
+          fail(asRuntime(e));
+          hooks.partitionFailed(id);
+          return;
+        }
       }
-      PartitionRun run = runsById.get(id);
-      if (run == null) {
-        fail(new IllegalStateException("no partition '" + id + "' in " + runsById.keySet()));
-        return;
-      }
-      try {
-        runPartition(run);
-      } catch (PartitionLostException e) {
-        // Another worker owns it now; this one moves on.
-      } catch (RuntimeException | Error e) {
-        fail(e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e));
-        hooks.partitionFailed(id);
-        return;
+    } catch (RuntimeException | Error e) {
+      fail(asRuntime(e));
+    }
+  }
+
+  /**
+   * Asks the hooks for the next partition. A worker waiting there (for a lease, say) is interrupted
+   * when another fails, so the run stops instead of waiting for partitions it will not run.
+   */
+  private String nextPartition(Supplier<String> unclaimed) {
+    Thread self = Thread.currentThread();
+    synchronized (waitingForPartition) {
+      waitingForPartition.add(self);
+    }
+    try {
+      return stopping() ? null : hooks.nextPartition(unclaimed);
+    } finally {
+      synchronized (waitingForPartition) {
+        waitingForPartition.remove(self);
+        if (stopping()) {
+          Thread.interrupted(); // an interrupt meant for the wait must not reach the next step
+        }
       }
     }
+  }
+
+  private static RuntimeException asRuntime(Throwable e) {
+    return e instanceof RuntimeException r ? r : new WaymarkException(e.toString(), e);
   }
 
   private void fail(RuntimeException e) {
     if (!failure.compareAndSet(null, e) && failure.get() != e) {
       failure.get().addSuppressed(e);
+    }
+    synchronized (waitingForPartition) {
+      for (Thread t : waitingForPartition) {
+        if (t != Thread.currentThread()) {
+          t.interrupt();
+        }
+      }
     }
   }
 
@@ -432,7 +491,6 @@ public final class IngestJob {
         () -> {
           try (Sink sink = Sink.open(o.db, spec)) {
             int start = run.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
-            run.rescan = false; // a retry resumes from what this run has committed
             run.pendingUnit = start;
             new UnitLoop(run, sink).run(start);
           }
@@ -450,10 +508,13 @@ public final class IngestJob {
 
   /**
    * Runs {@code attempt} until it succeeds, retrying transient failures with backoff; {@code run}
-   * is the partition it works on, or null for the run's preparation.
+   * is the partition it works on, or null for the run's preparation. The attempts and the time
+   * budget count per unit: once a unit has committed since the last failure, the next failure
+   * starts a new count, so blips hours apart in a long run do not add up to giving up.
    */
   private void retrying(PartitionRun run, Attempt attempt) {
     long firstFailure = 0;
+    long unitsAtLastFailure = -1;
     for (int n = 1; ; n++) {
       try {
         attempt.run();
@@ -470,8 +531,9 @@ public final class IngestJob {
                         : message(e))
                     + ". To fix: "
                     + fix.get()
-                    + ". Nothing past the checkpoint was committed; run the same command again"
-                    + " afterwards.",
+                    + ". The checkpoint was not moved past the last unit whose checkpoint was"
+                    + " written; rows of the failed unit may already be in the table and are"
+                    + " skipped as duplicates on the rerun. Run the same command again afterwards.",
                 e);
           }
           if (e instanceof RuntimeException r) {
@@ -480,6 +542,12 @@ public final class IngestJob {
           throw failure((SQLException) e, run);
         }
         long now = System.nanoTime();
+        long units = run != null ? run.units : 0;
+        if (unitsAtLastFailure >= 0 && units != unitsAtLastFailure) {
+          n = 1; // a unit committed since the last failure: this one starts a new count
+          firstFailure = 0;
+        }
+        unitsAtLastFailure = units;
         if (firstFailure == 0) {
           firstFailure = now;
         }
@@ -638,6 +706,7 @@ public final class IngestJob {
     boolean rescan;
     int start; // where this run started, per the checkpoint read at preparation
     int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
+    long unitNumber; // the Faults number of the unit being committed, 0 between units
     Cursor lastCursor; // the partition's cursor as committed by this run
     int filesCommitted;
     long rowsRead;
@@ -684,7 +753,9 @@ public final class IngestJob {
           unit.add(result);
           if (i == listing.size() - 1
               || o.commitPolicy.unitComplete(
-                  unit.size(), Duration.ofNanos(System.nanoTime() - unitStart))) {
+                  unit.size(),
+                  Duration.ofNanos(System.nanoTime() - unitStart),
+                  unitsCommitted.get() == 0)) {
             commitUnit();
           }
         }
@@ -773,7 +844,9 @@ public final class IngestJob {
     }
 
     private FileResult badFile(int index, BadInputException bad) throws SQLException {
-      if (o.onBadFile == OnBadFile.FAIL) {
+      // A file that shrank while read is being changed, not malformed: quarantined, it would
+      // stay out for good although restored it loads.
+      if (o.onBadFile == OnBadFile.FAIL || bad.changedWhileRead()) {
         if (!unit.isEmpty()) {
           commitUnit(); // the good files before it stay loaded
         }
@@ -786,9 +859,12 @@ public final class IngestJob {
     }
 
     private void commitUnit() throws SQLException {
-      // Numbers units across partitions for Faults; two workers may read the same number, and
-      // then the first to reach the armed step halts the JVM, which is all a fault needs.
-      long number = unitsCommitted.get() + 1;
+      // Unit N is the N-th unit of this process, all partitions together; a retry of a unit that
+      // did not commit keeps its number.
+      if (run.unitNumber == 0) {
+        run.unitNumber = unitNumbers.incrementAndGet();
+      }
+      long number = run.unitNumber;
       FileResult last = unit.get(unit.size() - 1);
       Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
@@ -807,6 +883,10 @@ public final class IngestJob {
         fileStore.commit(run.id, cursor);
       }
       unitsCommitted.incrementAndGet();
+      // A retry resumes from what this run has committed; before the rescan's first commit, the
+      // old checkpoint is still the one that does not match the listing, so a retry rescans.
+      run.rescan = false;
+      run.unitNumber = 0;
       run.units++;
       run.lastCursor = cursor;
       for (FileResult f : unit) {
@@ -980,14 +1060,15 @@ public final class IngestJob {
   }
 
   private Row toRow(SourceRecord r, String name) {
-    if (postgres && holdsNul(r.fields())) {
+    // The one-encoding path notices U+0000 as it encodes; the other walks the record for it.
+    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
+    if (postgres && (keyed != null ? keyed.nul() : holdsNul(r.fields()))) {
       throw r.refuse(
           BadInputException.Reason.NUL_BYTE,
           "a string holds U+0000 (\\u0000), which PostgreSQL cannot store in text or jsonb");
     }
     String key;
     String payload;
-    DedupKey.Keyed keyed = o.dedupKey.keyAndPayload(r);
     if (keyed != null) { // the key hashed the payload's bytes: one encoding for both
       key = keyed.key();
       payload = keyed.canonical();
@@ -998,6 +1079,9 @@ public final class IngestJob {
       } catch (IllegalArgumentException e) {
         throw r.refuse(BadInputException.Reason.DEDUP_KEY, e.getMessage());
       }
+    }
+    if (pointers.isEmpty()) {
+      return new Row(key, payload, name, List.of());
     }
     List<String> columns = new ArrayList<>(pointers.size());
     for (JsonPointer p : pointers) {
@@ -1081,8 +1165,14 @@ public final class IngestJob {
       return s.indexOf('\0') >= 0;
     }
     if (value instanceof Map<?, ?> m) {
-      for (Map.Entry<?, ?> e : m.entrySet()) {
-        if (holdsNul(e.getKey()) || holdsNul(e.getValue())) {
+      // Keys, then values: iterating the entries of the source's unmodifiable map would wrap each.
+      for (Object k : m.keySet()) {
+        if (holdsNul(k)) {
+          return true;
+        }
+      }
+      for (Object v : m.values()) {
+        if (holdsNul(v)) {
           return true;
         }
       }

@@ -55,6 +55,17 @@ interface PartitionHooks {
   default void partitionFailed(String partition) {}
 
   /**
+   * Whether this run owns the job's global checkpoints and its success or failure marker: by
+   * default it does, being the job's only writer. Workers of a job that many processes share do
+   * not: each process sees only the partitions it holds, so a local {@link GlobalCoordinator} would
+   * mark other processes' partitions as idle, race them for barrier numbers, delete their markers
+   * as it opens the store, and clear a finished job's outcome as it starts.
+   */
+  default boolean ownsGlobalCheckpoints() {
+    return true;
+  }
+
+  /**
    * Opens the database checkpoint store: by default fenced by the job's epoch, which makes this
    * process the job's only writer. Workers of a job that many processes share open it fenced by
    * partition instead.

@@ -81,6 +81,31 @@ class DedupKeyTest {
    * \\u escapes; Waymark's JCS key is deliberately different.
    */
   @Test
+  void remembersSortedKeyOrdersWithoutMixingUpObjectsOfOtherKeys() {
+    // The per-thread encoder remembers the sorted order of the key lists it has seen; records
+    // alternating between key orders and key sets must still each hash their own canonical form.
+    DedupKey key = DedupKey.wholeRecord();
+    Map<String, Object> ab = new LinkedHashMap<>();
+    ab.put("b", 2L);
+    ab.put("a", 1L);
+    Map<String, Object> ba = new LinkedHashMap<>();
+    ba.put("a", 1L);
+    ba.put("b", 2L);
+    Map<String, Object> ac = new LinkedHashMap<>();
+    ac.put("c", 2L);
+    ac.put("a", 1L);
+    for (int round = 0; round < 20; round++) { // more rounds than the remembered key lists
+      Map<String, Object> extra = new LinkedHashMap<>();
+      extra.put("k" + round, round);
+      extra.put("a", 0L);
+      assertThat(key.keyOf(ab)).isEqualTo(sha256("{\"a\":1,\"b\":2}"));
+      assertThat(key.keyOf(ac)).isEqualTo(sha256("{\"a\":1,\"c\":2}"));
+      assertThat(key.keyOf(ba)).isEqualTo(key.keyOf(ab));
+      assertThat(key.keyOf(extra)).isEqualTo(sha256("{\"a\":0,\"k" + round + "\":" + round + "}"));
+    }
+  }
+
+  @Test
   void differsFromTheReferencePipelinesKeyByDesign() {
     Map<String, Object> sku =
         obj("sku_id", "SKU-1", "price", new BigDecimal("19.9"), "title", "Café");

@@ -22,6 +22,7 @@ import java.sql.DriverManager;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
@@ -32,6 +33,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.TreeSet;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -108,6 +111,51 @@ abstract class IngestJobContractTest {
                 .orElseThrow()
                 .cursor())
         .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
+  }
+
+  @Test
+  void withATimedPolicyTheFirstUnitOfEachRunIsItsFirstFileAlone() throws Exception {
+    // An hour per unit: without the rule, each run below would be a single unit.
+    CommitPolicy hourly = CommitPolicy.every(java.time.Duration.ofHours(1));
+    Path partial = tmp.resolve("partial");
+    Files.createDirectories(partial);
+    for (int i = 0; i < 2; i++) {
+      String name = String.format("skus_%05d.json", i);
+      Files.copy(feed.resolve(name), partial.resolve(name));
+    }
+    IngestSummary first =
+        IngestJob.run(
+            IngestOptions.builder(partial)
+                .db(db)
+                .state(tmp.resolve("state"))
+                .job("nightly")
+                .commitPolicy(hourly)
+                .build(),
+            new IngestListener() {});
+    assertThat(first.units()).isEqualTo(2); // file 1 alone, then file 2
+
+    // Resumed at file 3 of 12: when file 3 is reported, the checkpoint already names it.
+    List<String> checkpointAtEachFile = new ArrayList<>();
+    IngestSummary resumed =
+        IngestJob.run(
+            options().commitPolicy(hourly).build(),
+            new IngestListener() {
+              @Override
+              public void fileCommitted(int i, int total, String name, long n, long d) {
+                checkpointAtEachFile.add(
+                    FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                        .read()
+                        .orElseThrow()
+                        .cursor()
+                        .string(Cursor.FILE)
+                        .orElseThrow());
+              }
+            });
+    assertThat(resumed.units()).isEqualTo(2); // file 3 alone, then files 4 to 12
+    assertThat(checkpointAtEachFile).hasSize(10);
+    assertThat(checkpointAtEachFile.get(0)).isEqualTo("skus_00002.json");
+    assertThat(checkpointAtEachFile.get(1)).isEqualTo("skus_00011.json");
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
   }
 
   @Test
@@ -544,5 +592,120 @@ abstract class IngestJobContractTest {
           .isZero();
     }
     assertThat(finished.get("2")).isEqualTo(Optional.of(committed.get("2")));
+  }
+
+  @Test
+  void retriesCountPerUnitSoBlipsBetweenCommittedUnitsDoNotAddUp() throws Exception {
+    AtomicInteger commits = new AtomicInteger();
+    PartitionHooks blips =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor)
+              throws SQLException {
+            int n = commits.incrementAndGet();
+            if (n == 3 || n == 6 || n == 9) {
+              throw new SQLException("connection reset (blip " + n + ")", "08006");
+            }
+          }
+        };
+    List<Integer> attempts = new ArrayList<>();
+    IngestSummary summary =
+        IngestJob.run(
+            options().retries(2).commitPolicy(CommitPolicy.everyFiles(1)).build(),
+            new IngestListener() {
+              @Override
+              public void retrying(int attempt, int max, Duration delay, Throwable cause) {
+                attempts.add(attempt);
+              }
+            },
+            blips);
+    assertThat(attempts).containsExactly(1, 1, 1);
+    assertThat(summary.files()).isEqualTo(12);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+  }
+
+  @Test
+  void aRescanWhoseFirstAttemptFailsBeforeItsFirstCommitStillRescansOnTheRetry() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+    AtomicInteger commits = new AtomicInteger();
+    PartitionHooks blip =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor)
+              throws SQLException {
+            if (commits.incrementAndGet() == 1) {
+              throw new SQLException("connection reset before the first commit", "08006");
+            }
+          }
+        };
+    IngestSummary rescan =
+        IngestJob.run(options().rescan(true).build(), new IngestListener() {}, blip);
+    assertThat(commits).hasValueGreaterThan(1);
+    assertThat(rescan.newRows()).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging"))
+        .isEqualTo(generated.distinctRecords() + 1);
+  }
+
+  @Test
+  void aHookFailingOnAWorkerThreadFailsTheRunAndStopsAWorkerWaitingForAPartition() {
+    AtomicInteger calls = new AtomicInteger();
+    AtomicBoolean waitInterrupted = new AtomicBoolean();
+    PartitionHooks hooks =
+        new PartitionHooks() {
+          @Override
+          public String nextPartition(java.util.function.Supplier<String> unclaimed) {
+            if (calls.incrementAndGet() == 2) {
+              throw new IllegalStateException("the coordinator is unreachable");
+            }
+            try {
+              Thread.sleep(120_000); // waits for a lease, as a worker of a coordinated job does
+            } catch (InterruptedException e) {
+              waitInterrupted.set(true);
+            }
+            return null;
+          }
+        };
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().partitions(4).workers(2).build(), new IngestListener() {}, hooks))
+        .isInstanceOf(IllegalStateException.class)
+        .hasMessage("the coordinator is unreachable");
+    assertThat(waitInterrupted).isTrue();
+  }
+
+  @Test
+  void concurrentWorkersNumberEachUnitOnceForFaults() {
+    List<Long> numbers = Collections.synchronizedList(new ArrayList<>());
+    PartitionHooks slowCommit =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor) {
+            try {
+              Thread.sleep(20); // widens the window between a unit's number and its commit
+            } catch (InterruptedException e) {
+              Thread.currentThread().interrupt();
+            }
+          }
+        };
+    IngestJob.run(
+        options()
+            .partitions(4)
+            .workers(4)
+            .commitPolicy(CommitPolicy.everyFiles(1))
+            .faults(
+                Faults.observing(
+                    (point, n) -> {
+                      if (point == Faults.Point.BEFORE_COMMIT) {
+                        numbers.add(n);
+                      }
+                    }))
+            .build(),
+        new IngestListener() {},
+        slowCommit);
+    assertThat(new TreeSet<>(numbers))
+        .containsExactlyElementsOf(java.util.stream.LongStream.rangeClosed(1, 12).boxed().toList());
+    // (a retry of a unit after SQLITE_BUSY reports its number again: the set, not the list)
   }
 }

@@ -4,6 +4,7 @@ import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.FencedException;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.checkpoint.jdbc.PartitionFence;
 import java.lang.management.ManagementFactory;
 import java.net.InetAddress;
@@ -82,6 +83,7 @@ public final class Coordinator implements AutoCloseable {
   private final ScheduledExecutorService heartbeat;
   private Connection heartbeatConnection; // only on the heartbeat thread
   private volatile boolean closed;
+  private volatile boolean completedJob;
 
   /** A lease this worker holds, and whether its loss has been reported. */
   private static final class Held {
@@ -158,7 +160,11 @@ public final class Coordinator implements AutoCloseable {
     } catch (SQLException e) {
       closeQuietly(c);
       throw new WaymarkException(
-          "Cannot join job '" + spec.job() + "' at the coordinator: " + e.getMessage(), e);
+          "Cannot join job '"
+              + spec.job()
+              + "' at the coordinator: "
+              + dev.waymark.ingest.sink.JdbcUrls.redact(e.getMessage()),
+          e);
     } catch (RuntimeException e) {
       closeQuietly(c);
       throw e;
@@ -257,6 +263,15 @@ public final class Coordinator implements AutoCloseable {
           ps.addBatch();
         }
         ps.executeBatch();
+      }
+      // A new job has no outcome yet: one left by an earlier run of the name must not satisfy
+      // `waymark wait`. The last worker writes the success marker (CoordinatedIngest).
+      JdbcCheckpointStore.createTables(c);
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "DELETE FROM " + JdbcGlobalCheckpointStore.OUTCOME_TABLE + " WHERE job = ?")) {
+        ps.setString(1, spec.job());
+        ps.executeUpdate();
       }
       recorded = readJob(c, spec.job());
       c.commit();
@@ -502,7 +517,9 @@ public final class Coordinator implements AutoCloseable {
                           + " WHERE job = ? AND state <> 'done')")) {
                 ps.setString(1, spec.job());
                 ps.setString(2, spec.job());
-                ps.executeUpdate();
+                if (ps.executeUpdate() == 1) {
+                  completedJob = true;
+                }
               }
               return Optional.<Recorded>empty();
             },
@@ -515,6 +532,33 @@ public final class Coordinator implements AutoCloseable {
               }
             })
         .isEmpty();
+  }
+
+  /**
+   * Whether this worker set the job's {@code done_at}: it finished the job's last partition, and
+   * writes the job's final global checkpoint and success marker.
+   */
+  public boolean completedTheJob() {
+    return completedJob;
+  }
+
+  /**
+   * In {@code tx}: locks the partition's row and says whether no worker owns it (free or done), so
+   * that its checkpoint is stable until {@code tx} ends; a claim in flight (the row locked) counts
+   * as owned. A global checkpoint's coordinator marks such a partition itself.
+   */
+  public boolean lockIfUnowned(Connection tx, String partition) throws SQLException {
+    try (PreparedStatement ps =
+        tx.prepareStatement(
+            "SELECT state FROM "
+                + PARTITION_TABLE
+                + " WHERE job = ? AND partition_id = ? FOR UPDATE SKIP LOCKED")) {
+      ps.setString(1, spec.job());
+      ps.setString(2, partition);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && !rs.getString(1).equals("owned");
+      }
+    }
   }
 
   /** Forgets a partition this worker was fenced out of: its new owner finishes it. */

@@ -1,6 +1,5 @@
 package dev.waymark.ingest.sink;
 
-import java.sql.Array;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -14,7 +13,9 @@ import java.util.Optional;
  * unnest(?::text[], ...) ON CONFLICT (dedup_key) DO NOTHING}, with the unit's rows as array
  * parameters; its update count is the number of rows really inserted. Chosen by measurement (see
  * BENCHMARKS.md): per unit it costs one round trip, where batched inserts cost one per batch and
- * COPY needs a temp table and a second statement.
+ * COPY needs a temp table and a second statement. The arrays are bound as {@code String[]}, which
+ * pgjdbc sends in PostgreSQL's binary array format: no quoting and escaping of every payload's
+ * quotes on either side, as {@code createArrayOf} text literals need.
  */
 final class PostgresSink extends JdbcSink {
   private final String insertSql;
@@ -82,17 +83,13 @@ final class PostgresSink extends JdbcSink {
     if (insert == null) {
       insert = connection.prepareStatement(insertSql);
     }
-    insert.setArray(1, textArray(keys));
-    insert.setArray(2, textArray(payloads));
-    insert.setArray(3, textArray(files));
+    insert.setObject(1, keys);
+    insert.setObject(2, payloads);
+    insert.setObject(3, files);
     for (int c = 0; c < extra; c++) {
-      insert.setArray(4 + c, textArray(columns[c]));
+      insert.setObject(4 + c, columns[c]);
     }
     return insert.executeUpdate();
-  }
-
-  private Array textArray(String[] values) throws SQLException {
-    return connection.createArrayOf("text", values);
   }
 
   @Override

@@ -19,7 +19,7 @@ import java.io.InputStream;
 final class CheckedInput extends InputStream {
 
   /** A byte-level problem and where it is. Never escapes the source package. */
-  static final class Malformed extends IOException {
+  static class Malformed extends IOException {
     final Reason reason;
     final long offset;
     final long line;
@@ -33,6 +33,11 @@ final class CheckedInput extends InputStream {
       this.line = line;
       this.column = column;
       this.detail = detail;
+    }
+
+    /** Whether the file changed under the reader rather than being malformed. */
+    boolean changedWhileRead() {
+      return false;
     }
   }
 
@@ -103,7 +108,11 @@ final class CheckedInput extends InputStream {
     }
     int n = Math.min(len, limit - pos);
     for (int i = 0; i < n; i++) {
-      int c = buf[pos + i] & 0xFF;
+      byte raw = buf[pos + i];
+      if (raw > 0 && raw != '\n' && need == 0) {
+        continue; // plain ASCII, the bulk of most files: nothing to check or count
+      }
+      int c = raw & 0xFF;
       long at = offset + i;
       Malformed bad = need == 0 ? lead(c, at) : continuation(c, at);
       if (bad != null) {

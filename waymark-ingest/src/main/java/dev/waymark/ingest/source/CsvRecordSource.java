@@ -427,6 +427,14 @@ final class CsvRecordSource implements RecordSource {
   private BadInputException malformed(CheckedInput.Malformed e) {
     failed = true;
     return new BadInputException(
-        file, e.line, e.column, e.offset, header == null ? 0 : records + 1, e.reason, e.detail, e);
+        file,
+        e.line,
+        e.column,
+        e.offset,
+        header == null ? 0 : records + 1,
+        e.reason,
+        e.detail,
+        e,
+        e.changedWhileRead());
   }
 }

@@ -426,7 +426,8 @@ final class JsonRecordSource implements RecordSource {
     state = State.FAILED;
     // A foreign encoding is a property of the whole file, found before any record.
     long record = e.reason == Reason.UNSUPPORTED_ENCODING ? 0 : records + 1;
-    return new BadInputException(file, e.line, e.column, e.offset, record, e.reason, e.detail, e);
+    return new BadInputException(
+        file, e.line, e.column, e.offset, record, e.reason, e.detail, e, e.changedWhileRead());
   }
 
   private BadInputException bad(

@@ -52,7 +52,7 @@ final class ShrinkGuard extends FilterInputStream {
     if (n > 0) {
       read += n;
     } else if (n < 0 && read < lengthAtOpen) {
-      throw new CheckedInput.Malformed(
+      throw new Shrunk(
           Reason.TRUNCATED,
           read,
           0,
@@ -72,5 +72,19 @@ final class ShrinkGuard extends FilterInputStream {
     long skipped = in.skip(n);
     read += Math.max(0, skipped);
     return skipped;
+  }
+
+  /** The refusal of a file that shrank while read: it changed, it is not malformed. */
+  static final class Shrunk extends CheckedInput.Malformed {
+    private static final long serialVersionUID = 1L;
+
+    Shrunk(Reason reason, long offset, long line, long column, String detail) {
+      super(reason, offset, line, column, detail);
+    }
+
+    @Override
+    boolean changedWhileRead() {
+      return true;
+    }
   }
 }

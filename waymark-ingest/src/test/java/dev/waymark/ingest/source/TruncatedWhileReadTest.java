@@ -42,6 +42,7 @@ class TruncatedWhileReadTest {
 
     assertThat(e).as("refused").isNotNull();
     assertThat(e.reason()).isEqualTo(Reason.TRUNCATED);
+    assertThat(e.changedWhileRead()).as("never quarantined: restored, the file loads").isTrue();
     assertThat(e.byteOffset()).isEqualTo(cut);
     assertThat(e.getMessage())
         .startsWith("Bad input in " + file + " at byte " + cut)

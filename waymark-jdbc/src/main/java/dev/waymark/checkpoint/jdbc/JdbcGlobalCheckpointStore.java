@@ -1,7 +1,9 @@
 package dev.waymark.checkpoint.jdbc;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.format.CheckpointCodec;
 import dev.waymark.checkpoint.format.GlobalRecordCodec;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
 import dev.waymark.checkpoint.global.GlobalCheckpointNotAvailableException;
@@ -16,15 +18,19 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
+import java.util.TreeSet;
 import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * A {@link GlobalCheckpointStore} in database tables beside {@link JdbcCheckpointStore}'s;
- * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection.
+ * PostgreSQL and SQLite. Thread-safe: calls are serialised on the store's own connection, which is
+ * opened again once if the server ended it (a restart), as a unit's connection is.
  *
  * <h2>Tables</h2>
  *
@@ -50,7 +56,12 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private static final int SQLITE_BUSY =
       5; // primary result code; extended codes keep it in the low byte
 
-  private final Connection connection; // guarded by itself
+  /** Lost connections (a database restart, a killed backend) are retried for this long. */
+  private static final Duration RECONNECT_BUDGET = Duration.ofMinutes(2);
+
+  private final ConnectionSource connections;
+  private final Object lock = new Object();
+  private Connection connection; // guarded by lock; replaced when the database drops it
   private final String job;
   private final int keep;
   private final boolean writable;
@@ -59,7 +70,13 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   private volatile boolean closed;
 
   private JdbcGlobalCheckpointStore(
-      Connection connection, String job, int keep, boolean writable, boolean sqlite) {
+      ConnectionSource connections,
+      Connection connection,
+      String job,
+      int keep,
+      boolean writable,
+      boolean sqlite) {
+    this.connections = connections;
     this.connection = connection;
     this.sqlite = sqlite;
     this.job = job;
@@ -79,7 +96,8 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
       throw new IllegalArgumentException("keep must be at least 1: " + keep);
     }
     JdbcGlobalCheckpointStore store = connect(connections, job, keep, true);
-    store.inTransaction(
+    return closedOnFailure(
+        store,
         c -> {
           createTables(c);
           // Markers of a barrier in progress belong to a run that stopped.
@@ -97,28 +115,196 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
               store.job);
           return null;
         });
-    return store;
   }
 
-  /** A read-only view for status and {@code wait}; creates the tables if absent. */
-  public static JdbcGlobalCheckpointStore reader(ConnectionSource connections, String job) {
-    JdbcGlobalCheckpointStore store = connect(connections, job, DEFAULT_KEEP, false);
+  /**
+   * Opens the global checkpoints of a job that many worker processes share ({@code waymark
+   * worker}): creates the tables if absent and deletes nothing, since another process may be in the
+   * middle of a barrier. Barriers are issued only by the worker elected to coordinate, which calls
+   * {@link #discardPartial} as it takes over; every worker marks its partitions with {@link
+   * #markCommitted}.
+   *
+   * @throws WaymarkException if the database cannot be reached
+   */
+  public static JdbcGlobalCheckpointStore shared(
+      ConnectionSource connections, String job, int keep) {
+    if (keep < 1) {
+      throw new IllegalArgumentException("keep must be at least 1: " + keep);
+    }
+    JdbcGlobalCheckpointStore store = connect(connections, job, keep, true);
     store.inTransaction(
         c -> {
-          createTables(c);
+          JdbcCheckpointStore.createTables(c); // markers are read from its rows; creates ours too
           return null;
         });
     return store;
   }
 
+  /**
+   * Deletes partial global checkpoints: every marker, and every barrier row but the newest (which
+   * keeps barrier numbers growing). Only for the one process that issues barriers, as it starts.
+   */
+  public void discardPartial() {
+    requireWritable();
+    inTransaction(
+        c -> {
+          update(c, "DELETE FROM " + MARKER_TABLE + " WHERE job = ?", job);
+          update(
+              c,
+              "DELETE FROM "
+                  + GLOBAL_TABLE
+                  + " WHERE job = ? AND state = '"
+                  + BARRIER
+                  + "' AND n < (SELECT MAX(n) FROM "
+                  + GLOBAL_TABLE
+                  + " WHERE job = ?)",
+              job,
+              job);
+          return null;
+        });
+  }
+
+  /** The number of the last barrier issued, 0 if none: cheap, one indexed row. */
+  public long lastBarrier() {
+    return inTransaction(this::lastIssued);
+  }
+
+  /** The partitions that have a marker for barrier {@code n}. */
+  public Set<String> marked(long n) {
+    return inTransaction(
+        c -> {
+          Set<String> marked = new TreeSet<>();
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT partition_id FROM " + MARKER_TABLE + " WHERE job = ? AND n = ?")) {
+            ps.setString(1, job);
+            ps.setLong(2, n);
+            try (ResultSet rs = ps.executeQuery()) {
+              while (rs.next()) {
+                marked.add(rs.getString(1));
+              }
+            }
+          }
+          return marked;
+        });
+  }
+
+  /** Decides, inside the marker's transaction, whether the marker may be written. */
+  @FunctionalInterface
+  public interface MarkGuard {
+    /** True to write the marker; may lock rows, which stay locked until the marker commits. */
+    boolean allows(Connection tx) throws SQLException;
+  }
+
+  /**
+   * Marks {@code partition} for barrier {@code n} with its committed checkpoint row ({@link
+   * JdbcCheckpointStore}'s), in one transaction that first runs {@code guard}: the marker is the
+   * partition's committed position when it is written, never uncommitted work.
+   *
+   * @return false if {@code n} is no longer the last barrier issued, the partition already has a
+   *     marker for it, or {@code guard} refused
+   * @throws dev.waymark.checkpoint.CheckpointInvalidException if the checkpoint row is damaged
+   */
+  public boolean markCommitted(long n, String partition, MarkGuard guard) {
+    requireWritable();
+    Names.requireValid("partition", partition);
+    return inTransaction(
+        c -> {
+          if (lastIssued(c) != n || !guard.allows(c)) {
+            return false;
+          }
+          if (queryString(
+                  c,
+                  "SELECT partition_id FROM "
+                      + MARKER_TABLE
+                      + " WHERE job = ? AND n = ? AND partition_id = ?",
+                  job,
+                  n,
+                  partition)
+              != null) {
+            return false;
+          }
+          String record =
+              queryString(
+                  c,
+                  "SELECT record FROM "
+                      + JdbcCheckpointStore.CHECKPOINT_TABLE
+                      + " WHERE job = ? AND partition_id = ?",
+                  job,
+                  partition);
+          Optional<Checkpoint> committed =
+              record == null
+                  ? Optional.empty()
+                  : Optional.of(
+                      CheckpointCodec.decode(
+                          bytes(record),
+                          Path.of(
+                              JdbcCheckpointStore.CHECKPOINT_TABLE
+                                  + "(job="
+                                  + job
+                                  + ",partition="
+                                  + partition
+                                  + ")"),
+                          new CheckpointCodec.Expectation(
+                              job,
+                              partition,
+                              "--checkpoint-store db --job " + job + " --partition " + partition)));
+          PartitionMark mark = PartitionMark.of(partition, committed);
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "INSERT INTO "
+                      + MARKER_TABLE
+                      + " (job, n, partition_id, record) VALUES (?, ?, ?, ?)")) {
+            ps.setString(1, job);
+            ps.setLong(2, n);
+            ps.setString(3, partition);
+            ps.setString(4, line(GlobalRecordCodec.encodeMarker(job, n, mark, clock.instant())));
+            ps.executeUpdate();
+          }
+          return true;
+        });
+  }
+
+  /** A read-only view for status and {@code wait}; creates the tables if absent. */
+  public static JdbcGlobalCheckpointStore reader(ConnectionSource connections, String job) {
+    JdbcGlobalCheckpointStore store = connect(connections, job, DEFAULT_KEEP, false);
+    return closedOnFailure(
+        store,
+        c -> {
+          createTables(c);
+          return null;
+        });
+  }
+
+  /** Runs the store's first transaction; if it fails, closes the store's connection. */
+  private static JdbcGlobalCheckpointStore closedOnFailure(
+      JdbcGlobalCheckpointStore store, SqlWork<Void> first) {
+    try {
+      store.inTransaction(first);
+      return store;
+    } catch (RuntimeException | Error e) {
+      store.close();
+      throw e;
+    }
+  }
+
   private static JdbcGlobalCheckpointStore connect(
       ConnectionSource connections, String job, int keep, boolean writable) {
     Names.requireValid("job", job);
-    Connection c = null;
     try {
-      c = connections.open();
-      boolean sqlite = Dialect.of(c) == Dialect.SQLITE;
-      if (sqlite) {
+      Connection c = openConnection(connections);
+      return new JdbcGlobalCheckpointStore(
+          connections, c, job, keep, writable, Dialect.of(c) == Dialect.SQLITE);
+    } catch (SQLException e) {
+      throw new WaymarkException(
+          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    }
+  }
+
+  private static Connection openConnection(ConnectionSource connections) throws SQLException {
+    Connection c = connections.open();
+    try {
+      if (Dialect.of(c) == Dialect.SQLITE) {
         // The workers' write transactions hold SQLite's one write lock for a unit at a time:
         // wait for it, as the sinks do, rather than fail at once.
         try (Statement s = c.createStatement()) {
@@ -126,17 +312,14 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
         }
       }
       c.setAutoCommit(false);
-      return new JdbcGlobalCheckpointStore(c, job, keep, writable, sqlite);
+      return c;
     } catch (SQLException e) {
-      if (c != null) {
-        try {
-          c.close();
-        } catch (SQLException suppressed) {
-          e.addSuppressed(suppressed);
-        }
+      try {
+        c.close();
+      } catch (SQLException suppressed) {
+        e.addSuppressed(suppressed);
       }
-      throw new WaymarkException(
-          "Cannot open the global checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+      throw e;
     }
   }
 
@@ -389,12 +572,8 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   public void close() {
     if (!closed) {
       closed = true;
-      synchronized (connection) {
-        try {
-          connection.close();
-        } catch (SQLException ignored) {
-          // Nothing more to release.
-        }
+      synchronized (lock) {
+        closeQuietly(connection);
       }
     }
   }
@@ -430,27 +609,46 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
   /**
    * Runs {@code work} in one transaction on the store's connection. On SQLite a transaction that
    * reads and then writes can be refused at once with SQLITE_BUSY when a worker committed in
-   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again.
+   * between (no busy handler runs for a stale snapshot), so it is rolled back and run again. A lost
+   * connection (the database restarted, the backend was killed) is opened again and the work run
+   * again, with backoff, for up to {@link #RECONNECT_BUDGET}: every piece of work is one
+   * transaction, so running it again after a rollback is safe.
    */
   private <T> T inTransaction(SqlWork<T> work) {
     if (closed) {
       throw new IllegalStateException("the global checkpoint store of job '" + job + "' is closed");
     }
-    synchronized (connection) {
+    synchronized (lock) {
       long deadline = System.nanoTime() + SQLITE_BUSY_TIMEOUT_MS * 1_000_000L;
+      long reconnectDeadline = System.nanoTime() + RECONNECT_BUDGET.toNanos();
+      long backoffMs = 100;
       while (true) {
         try {
+          if (connection == null) {
+            connection = openConnection(connections);
+          }
           T result = work.run(connection);
           connection.commit();
           return result;
         } catch (SQLException | RuntimeException e) {
-          try {
-            connection.rollback();
-          } catch (SQLException r) {
-            e.addSuppressed(r);
+          if (connection != null) {
+            try {
+              connection.rollback();
+            } catch (SQLException r) {
+              e.addSuppressed(r);
+            }
           }
           if (e instanceof SQLException sql && sqliteBusy(sql) && System.nanoTime() < deadline) {
             pause();
+            continue;
+          }
+          if (e instanceof SQLException sql
+              && lostConnection(sql)
+              && System.nanoTime() < reconnectDeadline) {
+            closeQuietly(connection);
+            connection = null;
+            sleep(backoffMs);
+            backoffMs = Math.min(backoffMs * 2, 5_000);
             continue;
           }
           if (e instanceof RuntimeException re) {
@@ -460,6 +658,34 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
               "Global checkpoint operation for job '" + job + "' failed: " + e.getMessage(), e);
         }
       }
+    }
+  }
+
+  /**
+   * A connection the database dropped or refused: SQLState class 08 (connection exception) or
+   * 57P01-57P03 (PostgreSQL shutting down, crashed or starting).
+   */
+  private static boolean lostConnection(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.matches("57P0[123]"));
+  }
+
+  private static void closeQuietly(Connection c) {
+    if (c != null) {
+      try {
+        c.close();
+      } catch (SQLException ignored) {
+        // A dropped connection has nothing more to release.
+      }
+    }
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WaymarkException("interrupted while reconnecting to the database", e);
     }
   }
 
