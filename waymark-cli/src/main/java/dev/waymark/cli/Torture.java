@@ -354,14 +354,22 @@ final class Torture {
    */
   private Workers workers(List<String> flags, Path logs, Duration lease)
       throws IOException, InterruptedException {
-    if (settings.pause() && settings.maxPause().compareTo(lease) <= 0) {
+    // The server ends a paused worker's open transaction after WorkerCommand's idle timeout; until
+    // then the others may wait on its row locks, so a shorter pause fences nothing. One lease more
+    // gives them time to take its partitions over.
+    Duration shortestPause = lease.multipliedBy(WorkerCommand.IDLE_IN_TRANSACTION_LEASES + 1);
+    if (settings.pause() && settings.maxPause().compareTo(shortestPause) <= 0) {
       throw new IllegalArgumentException(
           "--max-pause "
               + settings.maxPause().toMillis()
-              + "ms must be longer than the workers' --lease "
-              + lease.toMillis()
-              + "ms: a worker paused for less than its lease keeps its partitions, and nothing"
-              + " is fenced. Pass a longer --max-pause (or a shorter --lease after --).");
+              + "ms must be longer than "
+              + (WorkerCommand.IDLE_IN_TRANSACTION_LEASES + 1)
+              + " of the workers' leases ("
+              + shortestPause.toMillis()
+              + "ms): until the server ends a paused worker's open transaction, after "
+              + WorkerCommand.IDLE_IN_TRANSACTION_LEASES
+              + " leases, the others may wait on its row locks, and nothing is fenced. Pass a"
+              + " longer --max-pause (or a shorter --lease after --).");
     }
     List<TortureChild> group = new ArrayList<>();
     try {
@@ -385,10 +393,21 @@ final class Torture {
           continue;
         }
         highestReported = reported(group);
+        if (settings.pause()) {
+          // Only a worker holding a partition can be fenced: by the delay's end the victim may
+          // have finished its own, so the pause goes to one that holds one now.
+          TortureChild holder = holderOf(group, victim);
+          if (holder == null) {
+            continue; // between claims, or the job is ending: the next round decides
+          }
+          victim = holder;
+          number = group.indexOf(victim) + 1;
+        }
         attacks++;
         if (settings.pause()) {
           Duration length =
-              lease.plus(scale(settings.maxPause().minus(lease), random.nextDouble()));
+              shortestPause.plus(
+                  scale(settings.maxPause().minus(shortestPause), random.nextDouble()));
           signal(victim, "STOP");
           Thread.sleep(length.toMillis());
           signal(victim, "CONT");
@@ -441,6 +460,19 @@ final class Torture {
         c.close();
       }
     }
+  }
+
+  /**
+   * {@code preferred} if it is alive and holds a partition by what it has printed, else a seeded
+   * random one of the live workers that do, else null.
+   */
+  private TortureChild holderOf(List<TortureChild> group, TortureChild preferred) {
+    if (preferred.alive() && preferred.holdsAPartition()) {
+      return preferred;
+    }
+    List<TortureChild> holders =
+        group.stream().filter(c -> c.alive() && c.holdsAPartition()).toList();
+    return holders.isEmpty() ? null : holders.get(random.nextInt(holders.size()));
   }
 
   /** The files the workers reported committed, all together. */

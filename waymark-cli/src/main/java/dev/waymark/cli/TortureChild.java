@@ -8,7 +8,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -20,11 +22,14 @@ import java.util.regex.Pattern;
  * committed file, {@code [i/T] NAME: ...} for a plain run, {@code [pK i/T] NAME: ...} for a
  * partitioned one (where {@code i/T} counts within partition K); for a {@code waymark worker}, also
  * its lines about a partition taken over from a worker whose lease expired and about a commit
- * refused by a newer epoch. Not thread-safe.
+ * refused by a newer epoch, and the partitions it holds (claimed, not yet finished, lost or
+ * refused). Not thread-safe.
  */
 final class TortureChild implements AutoCloseable {
   private static final Duration POLL = Duration.ofMillis(5);
   private static final Pattern FILE_LINE = Pattern.compile("^\\[(p\\S+ )?(\\d+)/\\d+\\] ");
+  private static final Pattern PARTITION_EVENT =
+      Pattern.compile("^(claimed|finished|lost|commit refused for) partition (\\S+) ");
   private static final Pattern PARTITIONED_RESUME =
       Pattern.compile("^resume \\d+ of \\d+ partitions, ([\\d,]+) of ");
 
@@ -43,6 +48,7 @@ final class TortureChild implements AutoCloseable {
   private boolean partitioned;
   private int takeovers;
   private int refusals;
+  private final Set<String> holding = new LinkedHashSet<>();
 
   private TortureChild(Process process, Path stdout, Path stderr) {
     this.process = process;
@@ -154,6 +160,14 @@ final class TortureChild implements AutoCloseable {
         committedBefore = Integer.parseInt(resume.group(1).replace(",", ""));
       }
     }
+    Matcher event = PARTITION_EVENT.matcher(line);
+    if (event.find()) {
+      if (event.group(1).equals("claimed")) {
+        holding.add(event.group(2));
+      } else {
+        holding.remove(event.group(2));
+      }
+    }
     if (line.startsWith("claimed partition ") && line.contains(", taking over from ")) {
       takeovers++;
     } else if (line.startsWith("commit refused for partition ")) {
@@ -170,6 +184,14 @@ final class TortureChild implements AutoCloseable {
         firstFileAt = now;
       }
     }
+  }
+
+  /**
+   * Whether this worker, by what it has printed so far, holds a partition: claimed it and has not
+   * yet finished it, lost it, or had a commit to it refused.
+   */
+  boolean holdsAPartition() {
+    return !holding.isEmpty();
   }
 
   /** Partitions this worker claimed from a worker whose lease had expired. */

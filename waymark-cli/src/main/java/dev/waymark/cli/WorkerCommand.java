@@ -52,6 +52,13 @@ import picocli.CommandLine.ParseResult;
       "and --state and --rescan do not apply."
     })
 final class WorkerCommand extends IngestCommand {
+  /**
+   * A worker's data connection's {@code idle_in_transaction_session_timeout}, in leases: long
+   * enough for a slow read between a unit's statements, short enough that a paused worker's row
+   * locks do not hold the others up for long.
+   */
+  static final int IDLE_IN_TRANSACTION_LEASES = 3;
+
   @Option(
       names = "--coordinator",
       required = true,
@@ -96,7 +103,7 @@ final class WorkerCommand extends IngestCommand {
     String target = parsed.hasMatchedOption("--db") ? db : coordinator;
     // Named after the worker in pg_stat_activity; and a paused worker's open transaction (holding
     // row locks its successor needs) is ended by the server within three leases.
-    db = withSession(target, workerId, lease.multipliedBy(3));
+    db = withSession(target, workerId, lease.multipliedBy(IDLE_IN_TRANSACTION_LEASES));
     IngestOptions options = options();
     PrintWriter out = spec.commandLine().getOut();
     Lines lines = new Lines(out, lease, coordinator);

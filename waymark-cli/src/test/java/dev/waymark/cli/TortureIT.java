@@ -227,7 +227,7 @@ class TortureIT {
               "--coordinator",
               pg.url,
               "--lease",
-              "2s",
+              "1s",
               "--job",
               "itw",
               "--partitions",

@@ -169,7 +169,8 @@ class WorkerProcessesIT {
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void aKilledWorkersPartitionsAreTakenOverAfterItsLeaseAndTheTableIsComplete() throws Exception {
-    generate(180, 40);
+    // Long enough that the victim, alone for the others' start-up, is still busy when they claim.
+    generate(480, 40);
     IngestChild victim = worker("3s");
     waitFor("the victim to commit files", () -> fileLines(victim) >= 3, victim);
     IngestChild a = worker("3s"), b = worker("3s");
