@@ -1,11 +1,14 @@
 package dev.waymark.ingest;
 
+import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Names;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
 import java.nio.file.FileSystemException;
 import java.nio.file.FileSystems;
 import java.nio.file.Files;
+import java.nio.file.InvalidPathException;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
@@ -41,6 +44,10 @@ public final class FileListing {
    * readable regular file (a directory named like a file, a broken link, a link loop) is listed too
    * and refused as bad input when its turn comes, rather than skipped in silence.
    *
+   * @throws UndecodableNameException if a matching name cannot be decoded as text and encoded back
+   *     to the same bytes (not UTF-8, or not the JVM's file-name charset): the cursor, the table's
+   *     {@code source_file} and the progress lines name files as text, so such a file could be
+   *     neither recorded nor opened again by that name
    * @throws dev.waymark.WaymarkException if the directory cannot be read
    */
   public static FileListing of(Path dir, String glob) {
@@ -50,19 +57,84 @@ public final class FileListing {
       throw new BadUsageException(
           "--input " + dir + " is not a directory. Pass the folder that holds the input files.");
     }
+    List<String> undecodable = new ArrayList<>();
     try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
       for (Path p : stream) {
         Path name = p.getFileName();
         if (matcher.matches(name)) {
-          names.add(name.toString());
+          (roundTrips(name) ? names : undecodable).add(name.toString());
         }
       }
     } catch (IOException e) {
       throw new dev.waymark.WaymarkException(
           "Cannot list input directory " + dir + ": " + e + ". Check that it is readable.", e);
     }
+    if (!undecodable.isEmpty()) {
+      undecodable.sort(BYTE_ORDER);
+      throw new UndecodableNameException(dir, undecodable);
+    }
     names.sort(BYTE_ORDER);
     return new FileListing(dir, Collections.unmodifiableList(names));
+  }
+
+  /**
+   * Whether {@code name}, decoded to text by the JVM (with {@code sun.jnu.encoding}, from the
+   * locale), encodes back to the same bytes. Bytes that are not valid in that charset decode to
+   * U+FFFD or '?', so two such names can even decode to the same text.
+   */
+  private static boolean roundTrips(Path name) {
+    try {
+      return name.equals(name.getFileSystem().getPath(name.toString()));
+    } catch (InvalidPathException e) {
+      return false;
+    }
+  }
+
+  /**
+   * Input files whose names the JVM cannot hold as text: bad input (exit 5), refused before
+   * anything is read, since nothing could name them in the checkpoint or the table.
+   */
+  public static final class UndecodableNameException extends WaymarkException {
+    private static final long serialVersionUID = 1L;
+
+    UndecodableNameException(Path dir, List<String> names) {
+      super(Kind.BAD_INPUT, message(dir, names), null);
+    }
+
+    private static String message(Path dir, List<String> names) {
+      String charset = System.getProperty("sun.jnu.encoding", "UTF-8");
+      boolean utf8 = charset.equalsIgnoreCase("UTF-8") || charset.equalsIgnoreCase("UTF8");
+      StringBuilder m =
+          new StringBuilder("Bad input in ")
+              .append(Names.printable(dir.toString()))
+              .append(": ")
+              .append(names.size() == 1 ? "the name of 1 input file is" : "the names of ")
+              .append(names.size() == 1 ? "" : names.size() + " input files are")
+              .append(" not valid ")
+              .append(charset)
+              .append(" (undecodable bytes shown as \ufffd or ?): ");
+      for (int i = 0; i < Math.min(names.size(), 5); i++) {
+        m.append(i == 0 ? "'" : ", '").append(Names.printable(names.get(i))).append('\'');
+      }
+      if (names.size() > 5) {
+        m.append(" and ").append(names.size() - 5).append(" more");
+      }
+      m.append(
+          ". Waymark records each file by its name, as text, in the checkpoint and the table, so it"
+              + " cannot load a file it cannot name; nothing was loaded.");
+      if (utf8) {
+        m.append(" Rename the files to UTF-8 (`ls -b` shows their bytes; `convmv -f latin1 -t utf8")
+            .append(" --notest` renames Latin-1 names), or move them out of --input or narrow")
+            .append(" --glob.");
+      } else {
+        m.append(" The JVM decodes file names as ")
+            .append(charset)
+            .append(" because the locale (LC_ALL, LC_CTYPE, LANG) is not a UTF-8 one: run with")
+            .append(" LC_ALL=C.UTF-8 (the ./waymark launcher does so when the locale is C or")
+            .append(" POSIX), or rename the files.");
+      }
+      return m.toString();
+    }
   }
 
   /**
