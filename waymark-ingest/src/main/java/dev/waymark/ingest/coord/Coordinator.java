@@ -584,6 +584,16 @@ public final class Coordinator implements AutoCloseable {
   public boolean finish(Lease lease) {
     return inTransaction(
             c -> {
+              // Finishes take the job's row first, one at a time: two workers finishing the last
+              // two partitions at once would each see the other's still owned (uncommitted), and
+              // neither would record the job done. Under READ COMMITTED the second, once the
+              // first commits, sees its partition done.
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "SELECT done_at FROM " + JOB_TABLE + " WHERE job = ? FOR UPDATE")) {
+                ps.setString(1, spec.job());
+                ps.executeQuery().close();
+              }
               int updated;
               try (PreparedStatement ps =
                   c.prepareStatement(

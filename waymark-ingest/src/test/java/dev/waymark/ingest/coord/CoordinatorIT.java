@@ -232,6 +232,51 @@ class CoordinatorIT {
   }
 
   @Test
+  void twoWorkersFinishingTheLastTwoPartitionsAtOnceRecordTheJobDoneOnce() throws Exception {
+    // Regression: each finish checked "no partition left" while the other's was uncommitted, so
+    // neither set done_at (seen in WorkerProcessesIT: every worker exited 0, no success marker).
+    // Both finishes start together, twenty times: the job row lock must serialise them.
+    for (int round = 0; round < 20; round++) {
+      JobSpec spec =
+          new JobSpec("night-" + round, 2, "crc32c-utf8-mod", Map.of("--glob", "skus_*.json"));
+      Coordinator a = join("a", spec, LONG), b = join("b", spec, LONG);
+      Lease la = a.claim().orElseThrow(), lb = b.claim().orElseThrow();
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+      java.util.concurrent.ExecutorService two =
+          java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        java.util.concurrent.Future<Boolean> fa =
+            two.submit(
+                () -> {
+                  start.await();
+                  return a.finish(la);
+                });
+        java.util.concurrent.Future<Boolean> fb =
+            two.submit(
+                () -> {
+                  start.await();
+                  return b.finish(lb);
+                });
+        assertThat(fa.get()).isTrue();
+        assertThat(fb.get()).isTrue();
+      } finally {
+        two.shutdownNow();
+      }
+      assertThat(List.of(a.completedTheJob(), b.completedTheJob()))
+          .as("round %d: exactly one worker completed the job", round)
+          .containsExactlyInAnyOrder(true, false);
+      assertThat(
+              count(
+                  "SELECT COUNT(*) FROM waymark_coord_job WHERE job = '"
+                      + spec.job()
+                      + "'"
+                      + " AND done_at IS NOT NULL"))
+          .as("round %d: done_at", round)
+          .isEqualTo(1);
+    }
+  }
+
+  @Test
   void aUnitsTotalsCountOnlyIfItCommitsAndOnceWhenItsPartitionIsTakenOver() throws Exception {
     Coordinator zombie = join("zombie", spec(2), LONG), heir = join("heir", spec(2), LONG);
     zombie.claim().orElseThrow();
@@ -347,6 +392,15 @@ class CoordinatorIT {
       s.execute(
           "UPDATE waymark_coord_partition SET lease_until = clock_timestamp() - INTERVAL '1 s'"
               + " WHERE state = 'owned'");
+    }
+  }
+
+  private long count(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 
