@@ -21,7 +21,12 @@ public class WaymarkException extends RuntimeException {
     /** An input file is malformed. Exit code 5. */
     BAD_INPUT,
     /** A transient failure outlived its retries. Exit code 75 (EX_TEMPFAIL). */
-    TRANSIENT_EXHAUSTED
+    TRANSIENT_EXHAUSTED,
+    /**
+     * The job failed elsewhere: a worker of a job that many processes share stopped because another
+     * worker failed the job. Exit code 6, as {@code waymark wait} on a failed job.
+     */
+    JOB_FAILED
   }
 
   private final Kind kind;

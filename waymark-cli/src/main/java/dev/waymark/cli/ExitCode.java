@@ -20,7 +20,10 @@ enum ExitCode {
   CHECKPOINT_INVALID(
       4, "A checkpoint cannot be trusted: empty, torn, damaged, misplaced, unmigrated."),
   BAD_INPUT(5, "Bad input: a file named on the command line is missing or malformed."),
-  JOB_FAILED(6, "wait: the job failed; its failure marker is printed."),
+  JOB_FAILED(
+      6,
+      "wait: the job failed; its failure marker is printed. worker: another worker failed the"
+          + " job, and this one stopped."),
   TRANSIENT_EXHAUSTED(75, "A transient failure outlived its retries; running again may succeed."),
   WAIT_TIMEOUT(124, "wait: --timeout passed before the job succeeded or failed (as timeout(1)).");
 
@@ -46,6 +49,7 @@ enum ExitCode {
         case CHECKPOINT_INVALID -> CHECKPOINT_INVALID;
         case BAD_INPUT -> BAD_INPUT;
         case TRANSIENT_EXHAUSTED -> TRANSIENT_EXHAUSTED;
+        case JOB_FAILED -> JOB_FAILED;
       };
     }
     return FAILURE;

@@ -235,6 +235,23 @@ final class WorkerCommand extends IngestCommand {
       finished.incrementAndGet();
       line("finished partition %s (epoch %d)", l.partition(), l.epoch());
     }
+
+    @Override
+    public void jobResumed(JobSpec spec, Coordinator.Failure failure) {
+      line(
+          "job '%s' had failed %s; this worker cleared the failure and resumes the job from its"
+              + " partitions' checkpoints",
+          spec.job(), failure);
+    }
+
+    @Override
+    public void jobFailed(JobSpec spec, Coordinator.Failure failure) {
+      line(
+          "recorded job '%s' failed at %s (%s): no worker claims its partitions now, the others"
+              + " stop at their next unit boundary, and `waymark wait` reports the failure (exit"
+              + " 6)",
+          spec.job(), failure.at(), failure.kind());
+    }
   }
 
   /**

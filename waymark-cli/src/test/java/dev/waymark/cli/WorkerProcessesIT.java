@@ -15,6 +15,7 @@ import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
 import dev.waymark.ingest.Partitioning;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -72,6 +73,7 @@ class WorkerProcessesIT {
       c.lines().stream()
           .filter(l -> !l.startsWith("[p"))
           .forEach(l -> System.out.println("worker pid " + c.pid() + ": " + l));
+      c.err().lines().forEach(l -> System.out.println("worker pid " + c.pid() + " stderr: " + l));
     }
     reference.close();
     target.close();
@@ -199,6 +201,8 @@ class WorkerProcessesIT {
     }
     assertThatTableMatchesTheSingleProcessRun();
     assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+    // The victim's last unit, rolled back by the kill and redone by its heir, counts once.
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
   }
 
   @Test
@@ -266,6 +270,108 @@ class WorkerProcessesIT {
     }
     assertThatTableMatchesTheSingleProcessRun();
     assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+    // The zombie's fenced units counted nothing; its heir's count once.
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
+  }
+
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aMalformedFileFailsTheJobTheOtherWorkersStopWaitExitsSixAndANewWorkerResumesIt()
+      throws Exception {
+    generate(360, 40);
+    // The last file of partition 0, which the first claim takes: its owner reaches it once the
+    // others are well into partitions of their own.
+    List<String> p0 = partitionFiles().get("0");
+    String badName = p0.get(p0.size() - 1);
+    Path bad = feed.resolve(badName);
+    String good = Files.readString(bad);
+    List<IngestChild> workers = List.of(worker("3s"), worker("3s"), worker("3s"));
+    Map<String, IngestChild> byId = new HashMap<>();
+    for (IngestChild w : workers) {
+      byId.put(workerId(w), w);
+    }
+    // Malformed only once every worker has joined: a worker that joins a failed job starts a new
+    // attempt (see the README), which is the end of this test, not its start.
+    Files.writeString(bad, "[{\"sku\": 1,");
+    assertThat(partition0Files())
+        .as("partition 0's owner has not committed its last file yet")
+        .isLessThan(p0.size());
+    List<String> waitArgs =
+        List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "5m");
+    IngestChild waiter =
+        IngestChild.start(tmp.resolve("logs"), Map.of(), IngestChild.FAST_START, waitArgs);
+    children.add(waiter);
+
+    for (IngestChild w : workers) {
+      assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+    }
+    List<IngestChild> failing = new ArrayList<>();
+    for (IngestChild w : workers) {
+      if (w.exitCode() == ExitCode.BAD_INPUT.code) {
+        failing.add(w);
+      }
+    }
+    assertThat(failing).as("the worker that met the malformed file").hasSize(1);
+    String failingId =
+        byId.entrySet().stream()
+            .filter(e -> e.getValue() == failing.get(0))
+            .findFirst()
+            .orElseThrow()
+            .getKey();
+    assertThat(failing.get(0).err()).as(failing.get(0).toString()).contains(badName);
+    assertThat(failing.get(0).lines())
+        .anyMatch(
+            l ->
+                l.startsWith("recorded job 'it' failed at ")
+                    && l.contains("(BAD_INPUT): no worker claims its partitions now"));
+    for (IngestChild w : workers) {
+      if (w == failing.get(0)) {
+        continue;
+      }
+      assertThat(w.exitCode()).as("a worker stopped by the failure: %s", w).isEqualTo(6);
+      assertThat(w.err())
+          .contains("waymark: Job 'it' failed at ")
+          .contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+          .contains(badName)
+          .contains("This worker stopped at its next unit boundary");
+    }
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_coord_partition WHERE state <> 'done'"))
+        .as("partitions left unfinished by the stop")
+        .isPositive();
+    assertThat(target.count("SELECT COUNT(*) FROM waymark_coord_job WHERE done_at IS NULL"))
+        .isEqualTo(1);
+
+    assertThat(waiter.exitsWithin(WAIT)).as("wait ended: %s", waiter).isTrue();
+    assertThat(waiter.exitCode()).as(waiter.toString()).isEqualTo(ExitCode.JOB_FAILED.code);
+    assertThat(waiter.err())
+        .contains("waymark: Job 'it' failed at ")
+        .contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+        .contains(badName);
+    CliRun waited =
+        IngestTarget.runInProcess(
+            List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "1s"));
+    assertThat(waited.exitCode()).as(waited.toString()).isEqualTo(ExitCode.JOB_FAILED.code);
+
+    // Fixed, the job resumes from its checkpoints with one worker, and its totals count what
+    // the failed attempt committed once, with the rest.
+    Files.writeString(bad, good);
+    CliRun resumed = IngestTarget.runInProcess(workerArgs("3s", String.valueOf(PARTITIONS), 2));
+    assertThat(resumed.exitCode()).as(resumed.toString()).isZero();
+    assertThat(resumed.lines())
+        .anyMatch(
+            l ->
+                l.startsWith("job 'it' had failed at ")
+                    && l.contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+                    && l.endsWith(
+                        "; this worker cleared the failure and resumes the job from its"
+                            + " partitions' checkpoints"));
+    CliRun succeeded =
+        IngestTarget.runInProcess(
+            List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "10s"));
+    assertThat(succeeded.exitCode()).as(succeeded.toString()).isZero();
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
   }
 
   @Test
@@ -353,6 +459,14 @@ class WorkerProcessesIT {
     }
     System.out.println("files the zombie committed before its pause, by partition: " + files);
     return files;
+  }
+
+  /** Files partition 0's checkpoint records as committed, 0 before its first commit. */
+  private long partition0Files() {
+    try (JdbcCheckpointStore.Reader store =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      return store.read("0").map(c -> c.cursor().number(Cursor.FILES).orElseThrow()).orElse(0L);
+    }
   }
 
   private static long fileLines(IngestChild w) {
@@ -575,6 +689,16 @@ class WorkerProcessesIT {
       }
       long all = files.values().stream().mapToLong(List::size).sum();
       assertThat(outcome.totals().files()).isEqualTo(all);
+      // The totals of one `waymark ingest` of the feed: each committed file and row once, however
+      // the partitions were shared, taken over or redone.
+      JobOutcome.Totals single;
+      try (JdbcGlobalCheckpointStore one =
+          JdbcGlobalCheckpointStore.reader(ConnectionSource.of(reference.url), IngestTarget.JOB)) {
+        single = one.outcome().orElseThrow(() -> new AssertionError("no outcome")).totals();
+      }
+      System.out.println("success marker totals: " + outcome.totals() + "; one process: " + single);
+      assertThat(single.rowsRead()).isPositive();
+      assertThat(outcome.totals()).as("the workers' totals").isEqualTo(single);
     }
   }
 

@@ -107,6 +107,22 @@ final class GlobalCoordinator implements AutoCloseable {
       }
 
       @Override
+      public void beforeCommit(String partition, Connection tx, Cursor cursor, UnitCounts unit)
+          throws SQLException {
+        outer.beforeCommit(partition, tx, cursor, unit);
+      }
+
+      @Override
+      public void partitionFailed(String partition) {
+        outer.partitionFailed(partition);
+      }
+
+      @Override
+      public void partitionFailed(String partition, RuntimeException error) {
+        outer.partitionFailed(partition, error);
+      }
+
+      @Override
       public void unitCommitted(String partition, Cursor cursor) {
         outer.unitCommitted(partition, cursor);
         GlobalCoordinator.this.unitCommitted(partition, cursor);

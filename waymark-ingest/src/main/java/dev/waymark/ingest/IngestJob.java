@@ -432,8 +432,9 @@ public final class IngestJob {
         } catch (PartitionLostException e) {
           // Another worker owns it now; this one moves on.
         } catch (RuntimeException | Error e) {
-          fail(asRuntime(e));
-          hooks.partitionFailed(id);
+          RuntimeException error = asRuntime(e);
+          fail(error);
+          hooks.partitionFailed(id, error);
           return;
         }
       }
@@ -867,15 +868,21 @@ public final class IngestJob {
       long number = run.unitNumber;
       FileResult last = unit.get(unit.size() - 1);
       Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
+      long read = 0, inserted = 0;
+      for (FileResult f : unit) {
+        read += f.read;
+        inserted += f.inserted;
+      }
+      PartitionHooks.UnitCounts counts = new PartitionHooks.UnitCounts(unit.size(), read, inserted);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
       if (dbStore != null) {
         dbStore.commit(sink.connection(), run.id, cursor);
-        hooks.beforeCommit(run.id, sink.connection(), cursor);
+        hooks.beforeCommit(run.id, sink.connection(), cursor, counts);
         o.faults.maybeCrash(Faults.Point.MID_CHECKPOINT, number);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
       } else {
-        hooks.beforeCommit(run.id, sink.connection(), cursor);
+        hooks.beforeCommit(run.id, sink.connection(), cursor, counts);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
         checkpointFs.haltInUnit.set(

@@ -37,6 +37,21 @@ interface PartitionHooks {
   default void beforeCommit(String partition, Connection tx, Cursor cursor) throws SQLException {}
 
   /**
+   * {@link #beforeCommit(String, Connection, Cursor)} with what the unit did, for hooks that count
+   * it in the same transaction. Calls the three-argument form by default.
+   */
+  default void beforeCommit(String partition, Connection tx, Cursor cursor, UnitCounts unit)
+      throws SQLException {
+    beforeCommit(partition, tx, cursor);
+  }
+
+  /**
+   * What one unit about to commit did: its files (quarantined ones included), the rows read from
+   * them, and the rows new to the table.
+   */
+  record UnitCounts(int files, long rowsRead, long newRows) {}
+
+  /**
    * The unit's data and checkpoint are durable: {@code cursor} is the partition's committed
    * position. A unit boundary: the worker has no uncommitted work in the partition.
    */
@@ -53,6 +68,15 @@ interface PartitionHooks {
    * process lets it go.
    */
   default void partitionFailed(String partition) {}
+
+  /**
+   * Running the partition failed with {@code error}, which the run is stopping with (or, if another
+   * worker of the run failed first, adds to that failure). Calls {@link #partitionFailed(String)}
+   * by default.
+   */
+  default void partitionFailed(String partition, RuntimeException error) {
+    partitionFailed(partition);
+  }
 
   /**
    * Whether this run owns the job's global checkpoints and its success or failure marker: by

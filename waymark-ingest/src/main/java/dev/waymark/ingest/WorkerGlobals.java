@@ -4,7 +4,6 @@ import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.global.GlobalCheckpoint;
 import dev.waymark.checkpoint.global.JobOutcome;
-import dev.waymark.checkpoint.global.PartitionMark;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.ingest.coord.Coordinator;
@@ -44,9 +43,10 @@ import java.util.concurrent.ConcurrentHashMap;
  *   <li><b>The end.</b> The worker that sets the job's {@code done_at} ({@link
  *       Coordinator#completedTheJob}) waits for the coordinator's lock, writes the final global
  *       checkpoint (every partition done, so all marked from their rows) and the success marker.
- *       Its totals are files, counted from the final cut; rows are counted per worker, in each
- *       worker's summary, not across processes, so the marker's row totals are 0. A coordinator
- *       elected once the job is done issues no barrier: the finishing worker's is the last.
+ *       Its totals are the job's, summed over the partitions' rows in the coordinator, where each
+ *       unit added its counts in its own transaction ({@link Coordinator#addTotals}): every
+ *       committed file and row once, whichever worker committed it. A coordinator elected once the
+ *       job is done issues no barrier: the finishing worker's is the last.
  * </ul>
  */
 final class WorkerGlobals implements AutoCloseable {
@@ -127,14 +127,8 @@ final class WorkerGlobals implements AutoCloseable {
         Thread.currentThread().interrupt();
         throw new WaymarkException("interrupted while writing the final global checkpoint", e);
       }
-      long files = 0;
-      for (PartitionMark m : last.cut().values()) {
-        if (m.cursor() != null) {
-          files += m.cursor().number(Cursor.FILES).orElse(0L);
-        }
-      }
-      store.recordOutcome(
-          JobOutcome.succeeded(last, Instant.now(), new JobOutcome.Totals(files, 0, 0, 0)));
+      // Every partition is done, so every unit that will ever count has committed its totals.
+      store.recordOutcome(JobOutcome.succeeded(last, Instant.now(), coordinator.totals()));
     } catch (SQLException e) {
       throw new WaymarkException(
           "Cannot take the global checkpoint lock of job '"

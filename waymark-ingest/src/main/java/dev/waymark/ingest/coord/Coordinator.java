@@ -2,6 +2,7 @@ package dev.waymark.ingest.coord;
 
 import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
@@ -36,9 +37,10 @@ import java.util.concurrent.TimeUnit;
  * <h2>Tables</h2>
  *
  * <pre>
- * waymark_coord_job        job PK, partitions, hash, settings, created_at, created_by, done_at
+ * waymark_coord_job        job PK, partitions, hash, settings, created_at, created_by, done_at,
+ *                          failed_at, failure
  * waymark_coord_partition  (job, partition_id) PK, state free|owned|done, owner, lease_until,
- *                          epoch, updated_at
+ *                          epoch, updated_at, files, rows_read, new_rows
  * </pre>
  *
  * Each partition's checkpoint is its row in {@code waymark_checkpoint}, written by a {@link
@@ -62,6 +64,16 @@ import java.util.concurrent.TimeUnit;
  *       connection. A lease it finds taken is reported, not revoked: the fence decides.
  *   <li><b>Same database.</b> The fence must be in the data's transaction, so the data's database
  *       must be the coordinator's ({@link #requireSameDatabase}).
+ *   <li><b>Totals.</b> Each unit adds its files and rows to its partition's row ({@link
+ *       #addTotals}) in the data's transaction, after the fence: they commit exactly when the
+ *       unit's rows do, so a unit rolled back (a killed worker, a fenced zombie) is never counted,
+ *       and the unit redone by the partition's next owner is counted once. {@link #totals} sums
+ *       them for the success marker.
+ *   <li><b>Failure.</b> A worker whose partition fails on an error that a retry would meet again
+ *       records the job failed ({@link #failJob}: {@code failed_at} and the failure marker, in one
+ *       transaction). No worker claims a partition of a failed job, and the others stop at their
+ *       next unit boundary ({@link #failure}). A worker that joins a failed job starts a new
+ *       attempt: it clears the failure, as a new {@code waymark ingest} run clears its job's.
  * </ul>
  */
 public final class Coordinator implements AutoCloseable {
@@ -187,8 +199,43 @@ public final class Coordinator implements AutoCloseable {
         + Integer.toHexString(ThreadLocalRandom.current().nextInt(1 << 24));
   }
 
-  /** The job as recorded: its spec, and who created it when. */
-  private record JobRow(JobSpec spec, String createdBy, Timestamp createdAt) {}
+  /** The job as recorded: its spec, who created it when, and its failure if it failed. */
+  private record JobRow(JobSpec spec, String createdBy, Timestamp createdAt, Failure failure) {}
+
+  /**
+   * Why a job failed, as its failing worker recorded it.
+   *
+   * @param at when, by the database's clock
+   * @param kind the error's kind, e.g. {@code BAD_INPUT}
+   * @param description which worker, which partition, and the error's message
+   */
+  public record Failure(java.time.Instant at, String kind, String description) {
+    /** {@code at T (KIND): DESCRIPTION}, without a final full stop, for a sentence to go on. */
+    @Override
+    public String toString() {
+      return "at " + at + " (" + kind + "): " + description.replaceFirst("\\.+$", "");
+    }
+  }
+
+  /** Adds {@code column} to {@code table} unless it has it; never locks a table that has it. */
+  private static void addColumnIfAbsent(Connection c, String table, String column, String type)
+      throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass(?) AND attname = ?"
+                + " AND NOT attisdropped")) {
+      ps.setString(1, table);
+      ps.setString(2, column);
+      try (ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          return;
+        }
+      }
+    }
+    try (Statement s = c.createStatement()) {
+      s.execute("ALTER TABLE " + table + " ADD COLUMN IF NOT EXISTS " + column + " " + type);
+    }
+  }
 
   /**
    * Creates the tables and the job if absent, under a lock (concurrent {@code CREATE TABLE}s can
@@ -205,7 +252,7 @@ public final class Coordinator implements AutoCloseable {
               + " (job VARCHAR(100) PRIMARY KEY, partitions INTEGER NOT NULL,"
               + " hash VARCHAR(64) NOT NULL, settings TEXT NOT NULL,"
               + " created_at TIMESTAMPTZ NOT NULL, created_by VARCHAR(300) NOT NULL,"
-              + " done_at TIMESTAMPTZ)");
+              + " done_at TIMESTAMPTZ, failed_at TIMESTAMPTZ, failure TEXT)");
       s.execute(
           "CREATE TABLE IF NOT EXISTS "
               + PARTITION_TABLE
@@ -215,7 +262,15 @@ public final class Coordinator implements AutoCloseable {
               + " partition_id VARCHAR(100) NOT NULL,"
               + " state VARCHAR(5) NOT NULL CHECK (state IN ('free', 'owned', 'done')),"
               + " owner VARCHAR(300), lease_until TIMESTAMPTZ, epoch BIGINT NOT NULL,"
-              + " updated_at TIMESTAMPTZ NOT NULL, PRIMARY KEY (job, partition_id))");
+              + " updated_at TIMESTAMPTZ NOT NULL, files BIGINT NOT NULL DEFAULT 0,"
+              + " rows_read BIGINT NOT NULL DEFAULT 0, new_rows BIGINT NOT NULL DEFAULT 0,"
+              + " PRIMARY KEY (job, partition_id))");
+    }
+    // Tables created by an earlier version lack the columns of totals and failures.
+    addColumnIfAbsent(c, JOB_TABLE, "failed_at", "TIMESTAMPTZ");
+    addColumnIfAbsent(c, JOB_TABLE, "failure", "TEXT");
+    for (String column : List.of("files", "rows_read", "new_rows")) {
+      addColumnIfAbsent(c, PARTITION_TABLE, column, "BIGINT NOT NULL DEFAULT 0");
     }
     JdbcCheckpointStore.createTables(c); // commits; the job's rows follow in a new transaction
     try (Statement s = c.createStatement()) {
@@ -276,6 +331,26 @@ public final class Coordinator implements AutoCloseable {
       recorded = readJob(c, spec.job());
       c.commit();
       listener.jobCreated(spec);
+    } else if (recorded.get().failure != null
+        && spec.differencesFrom(recorded.get().spec).isEmpty()) {
+      // A new attempt at a failed job, as a new `waymark ingest` run of a failed one: the failure
+      // marker goes, and the partitions resume from their checkpoints.
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "UPDATE " + JOB_TABLE + " SET failed_at = NULL, failure = NULL WHERE job = ?")) {
+        ps.setString(1, spec.job());
+        ps.executeUpdate();
+      }
+      try (PreparedStatement ps =
+          c.prepareStatement(
+              "DELETE FROM "
+                  + JdbcGlobalCheckpointStore.OUTCOME_TABLE
+                  + " WHERE job = ? AND outcome = 'failure'")) {
+        ps.setString(1, spec.job());
+        ps.executeUpdate();
+      }
+      c.commit();
+      listener.jobResumed(spec, recorded.get().failure);
     } else {
       c.commit();
     }
@@ -303,7 +378,7 @@ public final class Coordinator implements AutoCloseable {
   private static Optional<JobRow> readJob(Connection c, String job) throws SQLException {
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT partitions, hash, settings, created_by, created_at FROM "
+            "SELECT partitions, hash, settings, created_by, created_at, failed_at, failure FROM "
                 + JOB_TABLE
                 + " WHERE job = ?")) {
       ps.setString(1, job);
@@ -313,9 +388,23 @@ public final class Coordinator implements AutoCloseable {
         }
         JobSpec recorded =
             new JobSpec(job, rs.getInt(1), rs.getString(2), JobSpec.parseSettings(rs.getString(3)));
-        return Optional.of(new JobRow(recorded, rs.getString(4), rs.getTimestamp(5)));
+        return Optional.of(
+            new JobRow(recorded, rs.getString(4), rs.getTimestamp(5), failure(rs, 6)));
       }
     }
+  }
+
+  /** The failure in columns {@code at} ({@code failed_at}) and {@code at + 1} ({@code failure}). */
+  private static Failure failure(ResultSet rs, int at) throws SQLException {
+    Timestamp failedAt = rs.getTimestamp(at);
+    if (failedAt == null) {
+      return null;
+    }
+    String text = String.valueOf(rs.getString(at + 1));
+    int colon = text.indexOf(": ");
+    return colon < 0
+        ? new Failure(failedAt.toInstant(), "FAILURE", text)
+        : new Failure(failedAt.toInstant(), text.substring(0, colon), text.substring(colon + 2));
   }
 
   public String workerId() {
@@ -417,10 +506,15 @@ public final class Coordinator implements AutoCloseable {
                       + " WHERE job = ? AND (state = 'free'"
                       + " OR (state = 'owned' AND lease_until < clock_timestamp()))"
                       + " AND NOT (partition_id = ANY (?))"
+                      // A failed job's partitions wait for a new attempt (a worker joining it).
+                      + " AND NOT EXISTS (SELECT 1 FROM "
+                      + JOB_TABLE
+                      + " WHERE job = ? AND failed_at IS NOT NULL)"
                       + " ORDER BY length(partition_id), partition_id LIMIT 1"
                       + " FOR UPDATE SKIP LOCKED")) {
             ps.setString(1, spec.job());
             ps.setArray(2, c.createArrayOf("varchar", held.keySet().toArray()));
+            ps.setString(3, spec.job());
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) {
                 return Optional.empty();
@@ -490,6 +584,16 @@ public final class Coordinator implements AutoCloseable {
   public boolean finish(Lease lease) {
     return inTransaction(
             c -> {
+              // Finishes take the job's row first, one at a time: two workers finishing the last
+              // two partitions at once would each see the other's still owned (uncommitted), and
+              // neither would record the job done. Under READ COMMITTED the second, once the
+              // first commits, sees its partition done.
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "SELECT done_at FROM " + JOB_TABLE + " WHERE job = ? FOR UPDATE")) {
+                ps.setString(1, spec.job());
+                ps.executeQuery().close();
+              }
               int updated;
               try (PreparedStatement ps =
                   c.prepareStatement(
@@ -541,6 +645,132 @@ public final class Coordinator implements AutoCloseable {
   public boolean completedTheJob() {
     return completedJob;
   }
+
+  /**
+   * In the unit's transaction {@code tx}, after {@link #fence()} passed in it (so the partition's
+   * row is this worker's and locked until {@code tx} ends): adds the unit's files and rows to the
+   * partition's totals. They commit, or roll back, with the unit.
+   *
+   * @throws FencedException if the partition is not this worker's at its epoch
+   */
+  public void addTotals(Connection tx, String partition, long files, long rowsRead, long newRows)
+      throws SQLException {
+    Held h = held.get(partition);
+    int updated = 0;
+    if (h != null) {
+      try (PreparedStatement ps =
+          tx.prepareStatement(
+              "UPDATE "
+                  + PARTITION_TABLE
+                  + " SET files = files + ?, rows_read = rows_read + ?, new_rows = new_rows + ?"
+                  + " WHERE job = ? AND partition_id = ? AND epoch = ? AND owner = ?"
+                  + " AND state = 'owned'")) {
+        ps.setLong(1, files);
+        ps.setLong(2, rowsRead);
+        ps.setLong(3, newRows);
+        ps.setString(4, spec.job());
+        ps.setString(5, partition);
+        ps.setLong(6, h.lease.epoch());
+        ps.setString(7, workerId);
+        updated = ps.executeUpdate();
+      }
+    }
+    if (updated != 1) {
+      throw new FencedException(
+          "job '" + spec.job() + "' partition '" + partition + "' (totals)",
+          h == null ? 0 : h.lease.epoch(),
+          current(tx, partition).epoch);
+    }
+  }
+
+  /**
+   * The job's totals: every unit its workers committed, summed over its partitions, each unit once
+   * (see {@link #addTotals}). Duplicates are the rows read that were not new.
+   */
+  public JobOutcome.Totals totals() {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT COALESCE(SUM(files), 0), COALESCE(SUM(rows_read), 0),"
+                      + " COALESCE(SUM(new_rows), 0) FROM "
+                      + PARTITION_TABLE
+                      + " WHERE job = ?")) {
+            ps.setString(1, spec.job());
+            try (ResultSet rs = ps.executeQuery()) {
+              rs.next();
+              long read = rs.getLong(2), fresh = rs.getLong(3);
+              return new JobOutcome.Totals(rs.getLong(1), read, fresh, read - fresh);
+            }
+          }
+        },
+        ignored -> {});
+  }
+
+  /** The job's failure, if a worker recorded it failed ({@link #failJob}) since this attempt. */
+  public Optional<Failure> failure() {
+    return inTransaction(
+        c -> {
+          try (PreparedStatement ps =
+              c.prepareStatement(
+                  "SELECT failed_at, failure FROM " + JOB_TABLE + " WHERE job = ?")) {
+            ps.setString(1, spec.job());
+            try (ResultSet rs = ps.executeQuery()) {
+              return rs.next() ? Optional.ofNullable(failure(rs, 1)) : Optional.<Failure>empty();
+            }
+          }
+        },
+        ignored -> {});
+  }
+
+  /**
+   * Records the job failed, with {@code kind} and {@code description}, unless it already failed or
+   * is done: {@code failed_at} and the job's failure marker (which {@code waymark wait} reports) in
+   * one transaction. From then on no worker claims a partition of the job.
+   *
+   * @return the failure recorded: this one, or the one another worker recorded first; empty if the
+   *     job is done
+   */
+  public Optional<Failure> failJob(String kind, String description) {
+    return this.<Optional<Recording>>inTransaction(
+            c -> {
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "UPDATE "
+                          + JOB_TABLE
+                          + " SET failed_at = clock_timestamp(), failure = ?"
+                          + " WHERE job = ? AND failed_at IS NULL AND done_at IS NULL"
+                          + " RETURNING failed_at")) {
+                ps.setString(1, kind + ": " + description);
+                ps.setString(2, spec.job());
+                try (ResultSet rs = ps.executeQuery()) {
+                  if (rs.next()) {
+                    java.time.Instant at = rs.getTimestamp(1).toInstant();
+                    JdbcGlobalCheckpointStore.writeOutcome(
+                        c, JobOutcome.failed(spec.job(), at, kind, description));
+                    return Optional.of(new Recording(new Failure(at, kind, description), true));
+                  }
+                }
+              }
+              try (PreparedStatement ps =
+                  c.prepareStatement(
+                      "SELECT failed_at, failure FROM " + JOB_TABLE + " WHERE job = ?")) {
+                ps.setString(1, spec.job());
+                try (ResultSet rs = ps.executeQuery()) {
+                  return rs.next()
+                      ? Optional.ofNullable(failure(rs, 1)).map(f -> new Recording(f, false))
+                      : Optional.<Recording>empty();
+                }
+              }
+            },
+            recorded ->
+                recorded
+                    .filter(Recording::mine)
+                    .ifPresent(r -> listener.jobFailed(spec, r.failure())))
+        .map(Recording::failure);
+  }
+
+  private record Recording(Failure failure, boolean mine) {}
 
   /**
    * In {@code tx}: locks the partition's row and says whether no worker owns it (free or done), so

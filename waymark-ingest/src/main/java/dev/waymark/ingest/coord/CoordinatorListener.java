@@ -30,4 +30,16 @@ public interface CoordinatorListener {
 
   /** The partition is complete and recorded done. */
   default void finished(Lease lease) {}
+
+  /**
+   * This worker joined a job that had failed: the failure and its marker are cleared, and the job
+   * resumes from its partitions' checkpoints.
+   */
+  default void jobResumed(JobSpec spec, Coordinator.Failure failure) {}
+
+  /**
+   * This worker recorded the job failed (and its failure marker): no worker claims its partitions
+   * any more, and the others stop at their next unit boundary.
+   */
+  default void jobFailed(JobSpec spec, Coordinator.Failure failure) {}
 }

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import dev.waymark.checkpoint.jdbc.JdbcStoreOptions;
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import java.sql.Connection;
@@ -97,6 +99,16 @@ class CoordinatorIT {
                         + " ("
                         + how
                         + ")");
+              }
+
+              @Override
+              public void jobFailed(JobSpec spec, Coordinator.Failure failure) {
+                events.add(worker + " failed the job (" + failure.kind() + ")");
+              }
+
+              @Override
+              public void jobResumed(JobSpec spec, Coordinator.Failure failure) {
+                events.add(worker + " resumed the job after " + failure.description());
               }
             });
     open.add(c);
@@ -219,7 +231,131 @@ class CoordinatorIT {
     assertThat(next.previousOwner()).as("a free partition, not a takeover").isEmpty();
   }
 
+  @Test
+  void twoWorkersFinishingTheLastTwoPartitionsAtOnceRecordTheJobDoneOnce() throws Exception {
+    // Regression: each finish checked "no partition left" while the other's was uncommitted, so
+    // neither set done_at (seen in WorkerProcessesIT: every worker exited 0, no success marker).
+    // Both finishes start together, twenty times: the job row lock must serialise them.
+    for (int round = 0; round < 20; round++) {
+      JobSpec spec =
+          new JobSpec("night-" + round, 2, "crc32c-utf8-mod", Map.of("--glob", "skus_*.json"));
+      Coordinator a = join("a", spec, LONG), b = join("b", spec, LONG);
+      Lease la = a.claim().orElseThrow(), lb = b.claim().orElseThrow();
+      java.util.concurrent.CyclicBarrier start = new java.util.concurrent.CyclicBarrier(2);
+      java.util.concurrent.ExecutorService two =
+          java.util.concurrent.Executors.newFixedThreadPool(2);
+      try {
+        java.util.concurrent.Future<Boolean> fa =
+            two.submit(
+                () -> {
+                  start.await();
+                  return a.finish(la);
+                });
+        java.util.concurrent.Future<Boolean> fb =
+            two.submit(
+                () -> {
+                  start.await();
+                  return b.finish(lb);
+                });
+        assertThat(fa.get()).isTrue();
+        assertThat(fb.get()).isTrue();
+      } finally {
+        two.shutdownNow();
+      }
+      assertThat(List.of(a.completedTheJob(), b.completedTheJob()))
+          .as("round %d: exactly one worker completed the job", round)
+          .containsExactlyInAnyOrder(true, false);
+      assertThat(
+              count(
+                  "SELECT COUNT(*) FROM waymark_coord_job WHERE job = '"
+                      + spec.job()
+                      + "'"
+                      + " AND done_at IS NOT NULL"))
+          .as("round %d: done_at", round)
+          .isEqualTo(1);
+    }
+  }
+
+  @Test
+  void aUnitsTotalsCountOnlyIfItCommitsAndOnceWhenItsPartitionIsTakenOver() throws Exception {
+    Coordinator zombie = join("zombie", spec(2), LONG), heir = join("heir", spec(2), LONG);
+    zombie.claim().orElseThrow();
+
+    unit(zombie, 1, 40, 30, true);
+    unit(zombie, 2, 80, 80, false); // rolled back, as a killed worker's unit is
+    assertThat(zombie.totals()).isEqualTo(new JobOutcome.Totals(1, 40, 30, 10));
+
+    expireLeases();
+    heir.claim().orElseThrow();
+    unit(heir, 2, 80, 80, true); // the partition's next owner redoes the unit
+    assertThatThrownBy(() -> unit(zombie, 2, 80, 80, true))
+        .as("the zombie's unit is fenced before its totals")
+        .isInstanceOf(FencedException.class);
+
+    assertThat(heir.totals())
+        .as("each committed unit once, summed over the partitions")
+        .isEqualTo(new JobOutcome.Totals(3, 120, 110, 10));
+  }
+
+  @Test
+  void aFailedJobHasItsFailureMarkerRefusesClaimsAndIsResumedByTheNextWorkerToJoin()
+      throws Exception {
+    Coordinator a = join("a", spec(2), LONG), b = join("b", spec(2), LONG);
+    a.claim().orElseThrow();
+
+    Coordinator.Failure failure =
+        a.failJob("BAD_INPUT", "worker a, partition 0: skus_00007.json is malformed").orElseThrow();
+
+    assertThat(failure.kind()).isEqualTo("BAD_INPUT");
+    assertThat(b.claim()).as("partition 1 is free, but the job failed").isEmpty();
+    assertThat(b.failure()).contains(failure);
+    assertThat(b.failJob("FAILURE", "worker b, partition 1: later").orElseThrow())
+        .as("the first failure is kept")
+        .isEqualTo(failure);
+    JobOutcome outcome = outcome().orElseThrow();
+    assertThat(outcome.succeeded()).isFalse();
+    assertThat(outcome.errorKind()).isEqualTo("BAD_INPUT");
+    assertThat(outcome.error()).isEqualTo("worker a, partition 0: skus_00007.json is malformed");
+    assertThat(outcome.at()).isEqualTo(failure.at());
+    assertThat(events)
+        .contains("a failed the job (BAD_INPUT)")
+        .doesNotContain("b failed the job (FAILURE)");
+
+    Coordinator c = join("c", spec(2), LONG);
+
+    assertThat(events)
+        .contains("c resumed the job after worker a, partition 0: skus_00007.json is malformed");
+    assertThat(c.failure()).isEmpty();
+    assertThat(outcome()).as("the failure marker is cleared").isEmpty();
+    assertThat(c.claim().orElseThrow().partition()).isEqualTo("1");
+  }
+
   // ---------------------------------------------------------------------------- helpers
+
+  /** A unit of partition 0's holder {@code c}: the fence and its totals in one transaction. */
+  private void unit(Coordinator c, long files, long read, long fresh, boolean commit)
+      throws SQLException {
+    try (Connection tx = DriverManager.getConnection(schema.url)) {
+      tx.setAutoCommit(false);
+      try {
+        c.fence().check(tx, "0");
+        c.addTotals(tx, "0", files, read, fresh);
+      } finally {
+        if (commit) {
+          tx.commit();
+        } else {
+          tx.rollback();
+        }
+      }
+    }
+  }
+
+  private Optional<JobOutcome> outcome() {
+    try (JdbcGlobalCheckpointStore globals =
+        JdbcGlobalCheckpointStore.reader(ConnectionSource.of(schema.url), "night")) {
+      return globals.outcome();
+    }
+  }
 
   private void commitRow(JdbcCheckpointStore store, String value, Cursor cursor) throws Exception {
     try (Connection tx = DriverManager.getConnection(schema.url)) {
@@ -256,6 +392,15 @@ class CoordinatorIT {
       s.execute(
           "UPDATE waymark_coord_partition SET lease_until = clock_timestamp() - INTERVAL '1 s'"
               + " WHERE state = 'owned'");
+    }
+  }
+
+  private long count(String sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery(sql)) {
+      rs.next();
+      return rs.getLong(1);
     }
   }
 

@@ -549,17 +549,31 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
     requireWritable();
     inTransaction(
         c -> {
-          update(c, "DELETE FROM " + OUTCOME_TABLE + " WHERE job = ?", job);
-          try (PreparedStatement ps =
-              c.prepareStatement(
-                  "INSERT INTO " + OUTCOME_TABLE + " (job, outcome, record) VALUES (?, ?, ?)")) {
-            ps.setString(1, job);
-            ps.setString(2, outcome.succeeded() ? "success" : "failure");
-            ps.setString(3, line(GlobalRecordCodec.encode(outcome)));
-            ps.executeUpdate();
-          }
+          writeOutcome(c, job, outcome);
           return null;
         });
+  }
+
+  /**
+   * Replaces the outcome of {@code outcome}'s job with it in the caller's transaction {@code tx},
+   * whose tables exist ({@link JdbcCheckpointStore#createTables}): for a write that must commit
+   * together with another, such as a worker's record that the job failed. The caller commits.
+   */
+  public static void writeOutcome(Connection tx, JobOutcome outcome) throws SQLException {
+    writeOutcome(tx, outcome.job(), outcome);
+  }
+
+  private static void writeOutcome(Connection tx, String job, JobOutcome outcome)
+      throws SQLException {
+    update(tx, "DELETE FROM " + OUTCOME_TABLE + " WHERE job = ?", job);
+    try (PreparedStatement ps =
+        tx.prepareStatement(
+            "INSERT INTO " + OUTCOME_TABLE + " (job, outcome, record) VALUES (?, ?, ?)")) {
+      ps.setString(1, job);
+      ps.setString(2, outcome.succeeded() ? "success" : "failure");
+      ps.setString(3, line(GlobalRecordCodec.encode(outcome)));
+      ps.executeUpdate();
+    }
   }
 
   @Override
