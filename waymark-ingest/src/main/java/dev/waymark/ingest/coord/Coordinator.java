@@ -71,9 +71,10 @@ import java.util.concurrent.TimeUnit;
  *       A commit whose acknowledgement was lost is the one ambiguous case: a claim that did commit
  *       stays this worker's, unrenewed, until its lease expires and any worker takes it over; a
  *       finish that did commit is recognised by its row (done, at this worker's epoch).
- *   <li><b>Names.</b> The coordinator's connections are named {@code waymark coordinator ID} and
+ *   <li><b>Sessions.</b> The coordinator's connections are named {@code waymark coordinator ID} and
  *       {@code waymark heartbeat ID} in {@code pg_stat_activity}, beside the data's {@code waymark
- *       worker ID}.
+ *       worker ID}, and, like the data's, have the server end a transaction left idle for three
+ *       leases (a paused worker's), so that no lock of a coordinator transaction outlives that.
  * </ul>
  */
 public final class Coordinator implements AutoCloseable {
@@ -175,7 +176,7 @@ public final class Coordinator implements AutoCloseable {
                 + c.getMetaData().getDatabaseProductName()
                 + ". Point --coordinator at jdbc:postgresql://...");
       }
-      name(c, "coordinator", workerId);
+      prepare(c, "coordinator", workerId, lease);
       c.setAutoCommit(false);
       JobRow job = createOrCheck(c, spec, workerId, listener);
       c.setAutoCommit(true); // between transactions; see transaction()
@@ -695,7 +696,7 @@ public final class Coordinator implements AutoCloseable {
       if (heartbeatConnection == null || heartbeatConnection.isClosed()) {
         heartbeatConnection = connections.open();
         heartbeatConnection.setAutoCommit(true);
-        name(heartbeatConnection, "heartbeat", workerId);
+        prepare(heartbeatConnection, "heartbeat", workerId, lease);
       }
       for (Held h : held.values()) {
         if (!h.lost && !renewOne(heartbeatConnection, h.lease)) {
@@ -800,7 +801,7 @@ public final class Coordinator implements AutoCloseable {
         try {
           if (connection == null) {
             connection = connections.open();
-            name(connection, "coordinator", workerId);
+            prepare(connection, "coordinator", workerId, lease);
           }
           result = transaction(connection, work);
           break;
@@ -894,9 +895,19 @@ public final class Coordinator implements AutoCloseable {
     }
   }
 
-  /** Names the connection in {@code pg_stat_activity}: {@code waymark ROLE WORKER_ID}. */
-  private static void name(Connection c, String role, String workerId) throws SQLException {
+  /**
+   * Names the connection in {@code pg_stat_activity} ({@code waymark ROLE WORKER_ID}), and has the
+   * server end its transaction if it stays idle for three leases: a worker paused (SIGSTOP, a
+   * frozen VM) inside a coordinator transaction would otherwise hold the job's row, which every
+   * finish locks, or the start-up lock, until it resumes. Resumed, it finds the connection gone and
+   * reconnects. {@code c} must be in auto-commit mode.
+   */
+  private static void prepare(Connection c, String role, String workerId, Duration lease)
+      throws SQLException {
     c.setClientInfo("ApplicationName", "waymark " + role + " " + workerId);
+    try (Statement s = c.createStatement()) {
+      s.execute("SET idle_in_transaction_session_timeout = " + lease.multipliedBy(3).toMillis());
+    }
   }
 
   /** Stops the heartbeat and frees the partitions this worker still holds. Idempotent. */

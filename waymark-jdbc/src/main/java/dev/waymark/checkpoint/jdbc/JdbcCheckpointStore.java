@@ -78,14 +78,14 @@ import java.util.OptionalLong;
  *
  * A writer that opened the store later than a repair would fence it, so a repair must not run while
  * a writer is live. On PostgreSQL every writer ({@link #open}, {@link #openFencedByPartition})
- * holds the job's session advisory lock {@code (hashtext('waymark_checkpoint'), hashtext(job))} in
- * <em>shared</em> mode on the store's own connection for as long as the store is open: writers do
- * not block each other (a newer one still takes over by epoch), and the lock dies with the writer's
- * connection, SIGKILL included. {@link #openForRepair} takes it <em>exclusively</em> and refuses
- * with {@link LockHeldException} while any writer holds it, and a writer refuses to open while a
- * repair holds it. A writer whose own connection the server dropped (a restart) no longer holds the
- * lock; a repair then still fences it by epoch, as before. SQLite has no such lock: there a repair
- * fences a running writer.
+ * holds the job's session advisory lock {@code (hashtext('waymark_checkpoint'),
+ * hashtext(SCHEMA.JOB))} in <em>shared</em> mode on the store's own connection for as long as the
+ * store is open: writers do not block each other (a newer one still takes over by epoch), and the
+ * lock dies with the writer's connection, SIGKILL included. {@link #openForRepair} takes it
+ * <em>exclusively</em> and refuses with {@link LockHeldException} while any writer holds it, and a
+ * writer refuses to open while a repair holds it. A writer whose own connection the server dropped
+ * (a restart) no longer holds the lock; a repair then still fences it by epoch, as before. SQLite
+ * has no such lock: there a repair fences a running writer.
  */
 public final class JdbcCheckpointStore implements CheckpointStore {
   public static final String JOB_TABLE = "waymark_job",
@@ -93,8 +93,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       HISTORY_TABLE = "waymark_checkpoint_history",
       LAYOUT_TABLE = "waymark_layout";
 
-  /** The first key of the job's advisory lock on PostgreSQL (the second is the job's hash). */
+  /** The first key of the job's advisory lock on PostgreSQL (the second is {@link #JOB_KEY}). */
   private static final String LOCK_CLASS = "waymark_checkpoint";
+
+  /**
+   * The second key, for the job bound to {@code ?}: a hash of the schema the tables are in and the
+   * job's name. Advisory locks are per database, the tables per schema: a job of the same name in
+   * another schema is another job, and must not hold this one's repairs off.
+   */
+  private static final String JOB_KEY = "hashtext(COALESCE(current_schema(), '') || '.' || ?)";
 
   private final Connection connection; // the store's own, for standalone calls; guarded by itself
   private final Dialect dialect;
@@ -218,7 +225,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       throws SQLException {
     boolean taken;
     try (PreparedStatement ps =
-        c.prepareStatement("SELECT " + function + "(hashtext(?), hashtext(?))")) {
+        c.prepareStatement("SELECT " + function + "(hashtext(?), " + JOB_KEY + ")")) {
       ps.setString(1, LOCK_CLASS);
       ps.setString(2, job);
       try (ResultSet rs = ps.executeQuery()) {
@@ -237,7 +244,9 @@ public final class JdbcCheckpointStore implements CheckpointStore {
             "SELECT a.pid, l.mode, a.application_name, a.client_addr, a.backend_start"
                 + " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
                 + " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-                + " AND l.classid = hashtext(?)::oid AND l.objid = hashtext(?)::oid"
+                + " AND l.classid = hashtext(?)::oid AND l.objid = ("
+                + JOB_KEY
+                + ")::oid"
                 + " AND l.pid <> pg_backend_pid() ORDER BY a.backend_start")) {
       ps.setString(1, LOCK_CLASS);
       ps.setString(2, job);

@@ -66,7 +66,7 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
    * lock does.
    */
   @Test
-  void aRepairIsRefusedWhileAWriterIsOpenAndAWriterWhileARepairIs() {
+  void aRepairIsRefusedWhileAWriterIsOpenAndAWriterWhileARepairIs() throws Exception {
     ConnectionSource db = ConnectionSource.of(schema.url);
     long writersEpoch = store.epoch();
 
@@ -86,8 +86,14 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
         .isEqualTo(writersEpoch);
 
     store.close();
-    try (JdbcCheckpointStore repair = JdbcCheckpointStore.openForRepair(db, "nightly")) {
+    // Advisory locks are per database, the tables per schema: a writer of a job of the same name in
+    // another schema is another job's.
+    try (TestDatabases.PgSchema elsewhere = TestDatabases.freshPostgresSchema();
+        JdbcCheckpointStore writerElsewhere =
+            JdbcCheckpointStore.open(ConnectionSource.of(elsewhere.url), "nightly");
+        JdbcCheckpointStore repair = JdbcCheckpointStore.openForRepair(db, "nightly")) {
       assertThat(repair.epoch()).isGreaterThan(writersEpoch);
+      assertThat(writerElsewhere.epoch()).as("the other schema's writer is open").isPositive();
       assertThatThrownBy(() -> JdbcCheckpointStore.open(db, "nightly"))
           .isInstanceOf(LockHeldException.class)
           .hasMessageStartingWith(
