@@ -36,7 +36,8 @@ import picocli.CommandLine.Spec;
       "--global [N]: move every partition back to complete global checkpoint N (default: the last"
           + " complete one), each as a new commit, then record the restored cut as a new global"
           + " checkpoint. An incomplete or pruned N is refused with the list of those available.",
-      "Takes the job's lock: exit code 3 while a writer runs. Removes the job's success marker."
+      "Takes the job's lock: exit code 3 while a writer runs (with --db on PostgreSQL: while an"
+          + " ingest or worker of the job is connected). Removes the job's success marker."
     })
 final class RollbackCommand implements Callable<Integer> {
   /** {@code --global} without a number: the last complete global checkpoint. */
@@ -89,7 +90,7 @@ final class RollbackCommand implements Callable<Integer> {
     }
     try (CheckpointStore store =
         db != null
-            ? JdbcCheckpointStore.open(ConnectionSource.of(db), job.name)
+            ? JdbcCheckpointStore.openForRepair(ConnectionSource.of(db), job.name)
             : FileCheckpointStore.open(state.dir(), job.name)) {
       return global != null ? rollbackGlobal(store) : rollbackOne(store);
     }

@@ -215,6 +215,15 @@ final class WorkerCommand extends IngestCommand {
     }
 
     @Override
+    public void reconnecting(Exception error, int attempt, Duration delay) {
+      line(
+          "the coordinator's connection was lost (%s); reconnecting in %s (attempt %d)",
+          JdbcUrls.redact(ErrorHandler.message(error), coordinator),
+          DurationConverter.format(delay),
+          attempt);
+    }
+
+    @Override
     public void lost(Lease l, long newerEpoch, String newOwner, String how) {
       lost.incrementAndGet();
       line(

@@ -374,6 +374,39 @@ class WorkerProcessesIT {
     assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
   }
 
+  /**
+   * Regression: the coordinator's own connection (claims, finishes) was never opened again once the
+   * server ended it, so the worker failed mid-job although its data path retries lost connections.
+   */
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aWorkerWhoseCoordinatorConnectionIsTerminatedReconnectsAndFinishesTheJob() throws Exception {
+    generate(120, 40);
+    IngestChild w = worker("30s");
+    String id = workerId(w);
+    // One partition of six finished: the worker claims and finishes five more after the kill.
+    waitFor(
+        "the worker to finish a partition",
+        () -> w.lines().stream().anyMatch(l -> l.startsWith("finished partition ")),
+        w);
+
+    assertThat(terminateBackendsNamed("waymark coordinator " + id))
+        .as("coordinator connections of worker %s terminated", id)
+        .isEqualTo(1);
+
+    assertThat(w.exitsWithin(WAIT)).as("worker ended: %s", w).isTrue();
+    assertThat(w.exitCode()).as(w.toString()).isZero();
+    assertThat(w.lines())
+        .anyMatch(
+            l ->
+                l.startsWith("the coordinator's connection was lost (")
+                    && l.contains("); reconnecting in "));
+    assertThat(w.lines()).anyMatch(l -> l.startsWith("job 'it' done:"));
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(true);
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
+  }
+
   @Test
   void aWorkerWithAnotherPartitionCountIsRefused() throws Exception {
     generate(12, 10);
@@ -584,6 +617,26 @@ class WorkerProcessesIT {
     return xids;
   }
 
+  /** Ends every server process whose application_name is {@code name}; returns how many. */
+  private int terminateBackendsNamed(String name) throws SQLException {
+    int terminated = 0;
+    try (Connection c = DriverManager.getConnection(target.url);
+        PreparedStatement ps =
+            c.prepareStatement(
+                "SELECT pid, pg_terminate_backend(pid) FROM pg_stat_activity"
+                    + " WHERE application_name = ?")) {
+      ps.setString(1, name);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          assertThat(rs.getBoolean(2)).as("terminated server process %d", rs.getInt(1)).isTrue();
+          System.out.println("terminated '" + name + "', server process " + rs.getInt(1));
+          terminated++;
+        }
+      }
+    }
+    return terminated;
+  }
+
   private long completeGlobals() {
     try {
       return target.count(
@@ -608,7 +661,9 @@ class WorkerProcessesIT {
         ResultSet rs =
             s.executeQuery(
                 "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid ="
-                    + " l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2")) {
+                    + " l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+                    // every worker holds the checkpoint store's lock too, shared; not this one
+                    + " AND l.classid = hashtext('waymark_global')::oid")) {
       while (rs.next()) {
         String name = rs.getString(1);
         for (String id : ids) {

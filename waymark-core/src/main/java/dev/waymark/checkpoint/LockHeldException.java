@@ -5,7 +5,8 @@ import java.nio.file.Path;
 
 /**
  * Thrown when a job's lock is held by another writer: another process, or another store opened in
- * this JVM. The message names the holder as it recorded itself in the lock file.
+ * this JVM. The message names the holder as it recorded itself in the lock file, or, for a lock
+ * kept in a database, as the database reports it.
  */
 public final class LockHeldException extends WaymarkException {
   private final Path lockFile;
@@ -28,6 +29,17 @@ public final class LockHeldException extends WaymarkException {
     this.holder = holder;
   }
 
+  /**
+   * A lock kept in a database rather than a file ({@link #lockFile()} is null): {@code message}
+   * says what is locked, by whom ({@code holder}) and what to do.
+   */
+  public LockHeldException(String message, String holder) {
+    super(Kind.LOCK_HELD, message, null);
+    this.lockFile = null;
+    this.holder = holder;
+  }
+
+  /** The lock file, or null for a lock kept in a database. */
   public Path lockFile() {
     return lockFile;
   }

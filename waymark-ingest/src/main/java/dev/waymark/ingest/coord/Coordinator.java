@@ -74,6 +74,19 @@ import java.util.concurrent.TimeUnit;
  *       transaction). No worker claims a partition of a failed job, and the others stop at their
  *       next unit boundary ({@link #failure}). A worker that joins a failed job starts a new
  *       attempt: it clears the failure, as a new {@code waymark ingest} run clears its job's.
+ *   <li><b>Lost connections.</b> Claims, finishes, releases and status run on the coordinator's own
+ *       connection, one transaction each ({@code transaction}: rolled back on any failure, so the
+ *       connection is never left inside a transaction holding row locks). When the server drops
+ *       that connection (a restart, {@code pg_terminate_backend}), the statement is run again on a
+ *       new one, with backoff, for up to {@link #RECONNECT_BUDGET}, as the global checkpoint store
+ *       does; each piece of work is one transaction, so running it again after a rollback is safe.
+ *       A commit whose acknowledgement was lost is the one ambiguous case: a claim that did commit
+ *       stays this worker's, unrenewed, until its lease expires and any worker takes it over; a
+ *       finish that did commit is recognised by its row (done, at this worker's epoch).
+ *   <li><b>Sessions.</b> The coordinator's connections are named {@code waymark coordinator ID} and
+ *       {@code waymark heartbeat ID} in {@code pg_stat_activity}, beside the data's {@code waymark
+ *       worker ID}, and, like the data's, have the server end a transaction left idle for three
+ *       leases (a paused worker's), so that no lock of a coordinator transaction outlives that.
  * </ul>
  */
 public final class Coordinator implements AutoCloseable {
@@ -83,8 +96,18 @@ public final class Coordinator implements AutoCloseable {
   /** The default lease: how long a silent worker keeps its partitions. */
   public static final Duration DEFAULT_LEASE = Duration.ofSeconds(30);
 
+  /**
+   * How long a statement on a lost connection is retried on new ones: the same budget as the global
+   * checkpoint store's ({@code JdbcGlobalCheckpointStore}), with the same backoff.
+   */
+  static final Duration RECONNECT_BUDGET = Duration.ofMinutes(2);
+
+  /** A release while closing tries a new connection once, briefly: the lease expires otherwise. */
+  private static final Duration RELEASE_ON_CLOSE_BUDGET = Duration.ofSeconds(1);
+
   private final ConnectionSource connections;
-  private final Connection connection; // claims, finishes, status; guarded by itself
+  private final Object lock = new Object();
+  private Connection connection; // claims, finishes, status; guarded by lock; null once lost
   private final JobSpec spec;
   private final String workerId;
   private final Duration lease;
@@ -165,8 +188,10 @@ public final class Coordinator implements AutoCloseable {
                 + c.getMetaData().getDatabaseProductName()
                 + ". Point --coordinator at jdbc:postgresql://...");
       }
+      prepare(c, "coordinator", workerId, lease);
       c.setAutoCommit(false);
       JobRow job = createOrCheck(c, spec, workerId, listener);
+      c.setAutoCommit(true); // between transactions; see transaction()
       return new Coordinator(
           connections, c, spec, workerId, lease, listener, job.createdBy, job.createdAt);
     } catch (SQLException e) {
@@ -463,28 +488,15 @@ public final class Coordinator implements AutoCloseable {
    * worker creates the same tables when it starts.
    */
   public void setUpExclusively(Runnable setup) {
-    synchronized (connection) {
-      try (Statement s = connection.createStatement()) {
-        s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
-        setup.run();
-        connection.commit();
-      } catch (SQLException e) {
-        try {
-          connection.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
-        throw new WaymarkException(
-            "The coordinator of job '" + spec.job() + "' failed: " + e.getMessage(), e);
-      } catch (RuntimeException e) {
-        try {
-          connection.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
-        }
-        throw e;
-      }
-    }
+    inTransaction(
+        c -> {
+          try (Statement s = c.createStatement()) {
+            s.execute("SELECT pg_advisory_xact_lock(hashtext('waymark_coord'))");
+          }
+          setup.run(); // the lock is held until the transaction ends, however setup ends
+          return null;
+        },
+        ignored -> {});
   }
 
   // ---------------------------------------------------------------------------- leases
@@ -541,11 +553,14 @@ public final class Coordinator implements AutoCloseable {
               epoch = rs.getLong(1);
             }
           }
-          Lease claimed = new Lease(partition, epoch, Optional.ofNullable(previousOwner));
-          held.put(partition, new Held(claimed));
-          return Optional.of(claimed);
+          return Optional.of(new Lease(partition, epoch, Optional.ofNullable(previousOwner)));
         },
-        claimed -> claimed.ifPresent(listener::claimed));
+        claimed ->
+            claimed.ifPresent(
+                l -> {
+                  held.put(l.partition(), new Held(l)); // only once the claim has committed
+                  listener.claimed(l);
+                }));
   }
 
   /**
@@ -609,7 +624,15 @@ public final class Coordinator implements AutoCloseable {
                 updated = ps.executeUpdate();
               }
               if (updated == 0) {
-                return Optional.of(current(c, lease.partition()));
+                Recorded now = current(c, lease.partition());
+                if (!now.state.equals("done")
+                    || now.epoch != lease.epoch()
+                    || !workerId.equals(now.owner)) {
+                  return new Finish(Optional.of(now), false);
+                }
+                // Done at this worker's epoch: an earlier attempt of this finish committed, and the
+                // connection was lost before its acknowledgement.
+                return new Finish(Optional.empty(), finishedLast(c, lease.partition()));
               }
               try (PreparedStatement ps =
                   c.prepareStatement(
@@ -621,21 +644,50 @@ public final class Coordinator implements AutoCloseable {
                           + " WHERE job = ? AND state <> 'done')")) {
                 ps.setString(1, spec.job());
                 ps.setString(2, spec.job());
-                if (ps.executeUpdate() == 1) {
+                return new Finish(Optional.empty(), ps.executeUpdate() == 1);
+              }
+            },
+            f -> {
+              Held h = held.remove(lease.partition());
+              if (f.lost.isEmpty()) {
+                if (f.lastOfJob) {
                   completedJob = true;
                 }
-              }
-              return Optional.<Recorded>empty();
-            },
-            lost -> {
-              Held h = held.remove(lease.partition());
-              if (lost.isEmpty()) {
                 listener.finished(lease);
               } else if (h != null) {
-                reportLost(h, lost.get(), "noticed at the end of the partition");
+                reportLost(h, f.lost.get(), "noticed at the end of the partition");
               }
             })
+        .lost
         .isEmpty();
+  }
+
+  /**
+   * A finish's outcome: the partition's row if another worker holds it; whether it was the last.
+   */
+  private record Finish(Optional<Recorded> lost, boolean lastOfJob) {}
+
+  /**
+   * Whether this worker's finish of {@code partition}, already committed, set the job's {@code
+   * done_at}: the job is done and no partition was finished after this one (finishes of a job are
+   * serialised by its row lock, and the last one sets {@code done_at}).
+   */
+  private boolean finishedLast(Connection c, String partition) throws SQLException {
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT j.done_at IS NOT NULL AND p.updated_at >= (SELECT MAX(updated_at) FROM "
+                + PARTITION_TABLE
+                + " WHERE job = j.job) FROM "
+                + JOB_TABLE
+                + " j JOIN "
+                + PARTITION_TABLE
+                + " p ON p.job = j.job AND p.partition_id = ? WHERE j.job = ?")) {
+      ps.setString(1, partition);
+      ps.setString(2, spec.job());
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next() && rs.getBoolean(1);
+      }
+    }
   }
 
   /**
@@ -801,6 +853,10 @@ public final class Coordinator implements AutoCloseable {
    * worker can claim it at once instead of waiting for the lease to expire.
    */
   public void release(Lease lease) {
+    release(lease, RECONNECT_BUDGET);
+  }
+
+  private void release(Lease lease, Duration reconnectBudget) {
     held.remove(lease.partition());
     inTransaction(
         c -> {
@@ -820,7 +876,8 @@ public final class Coordinator implements AutoCloseable {
           }
           return null;
         },
-        ignored -> {});
+        ignored -> {},
+        reconnectBudget);
   }
 
   /** Counts of the job's partitions by state, as the coordinator sees them now. */
@@ -861,6 +918,7 @@ public final class Coordinator implements AutoCloseable {
       if (heartbeatConnection == null || heartbeatConnection.isClosed()) {
         heartbeatConnection = connections.open();
         heartbeatConnection.setAutoCommit(true);
+        prepare(heartbeatConnection, "heartbeat", workerId, lease);
       }
       for (Held h : held.values()) {
         if (!h.lost && !renewOne(heartbeatConnection, h.lease)) {
@@ -943,28 +1001,135 @@ public final class Coordinator implements AutoCloseable {
     void accept(T result);
   }
 
-  /** Runs {@code work} in a transaction of the coordinator's connection; then {@code after}. */
+  /**
+   * Runs {@code work} in a transaction of the coordinator's connection, then {@code after} (once it
+   * has committed). A lost connection is replaced and the work run again, with backoff, for up to
+   * {@link #RECONNECT_BUDGET}.
+   */
   private <T> T inTransaction(SqlWork<T> work, AfterCommit<T> after) {
+    return inTransaction(work, after, RECONNECT_BUDGET);
+  }
+
+  private <T> T inTransaction(SqlWork<T> work, AfterCommit<T> after, Duration reconnectBudget) {
     if (closed) {
       throw new IllegalStateException("the coordinator of job '" + spec.job() + "' is closed");
     }
     T result;
-    synchronized (connection) {
-      try {
-        result = work.run(connection);
-        connection.commit();
-      } catch (SQLException e) {
+    synchronized (lock) {
+      long start = System.nanoTime();
+      long deadline = start + reconnectBudget.toNanos();
+      long backoffMs = 100;
+      for (int attempt = 1; ; attempt++) {
         try {
-          connection.rollback();
-        } catch (SQLException r) {
-          e.addSuppressed(r);
+          if (connection == null) {
+            connection = connections.open();
+            prepare(connection, "coordinator", workerId, lease);
+          }
+          result = transaction(connection, work);
+          break;
+        } catch (SQLException e) {
+          if (!lostConnection(e) || System.nanoTime() >= deadline) {
+            throw new WaymarkException(
+                "The coordinator of job '"
+                    + spec.job()
+                    + "' failed"
+                    + (attempt > 1
+                        ? " after "
+                            + attempt
+                            + " attempts over "
+                            + Duration.ofNanos(System.nanoTime() - start).toSeconds()
+                            + "s on new connections"
+                        : "")
+                    + ": "
+                    + e.getMessage(),
+                e);
+          }
+          closeQuietly(connection);
+          connection = null;
+          listener.reconnecting(e, attempt, Duration.ofMillis(backoffMs));
+          sleep(backoffMs);
+          backoffMs = Math.min(backoffMs * 2, 5_000);
         }
-        throw new WaymarkException(
-            "The coordinator of job '" + spec.job() + "' failed: " + e.getMessage(), e);
       }
     }
     after.accept(result);
     return result;
+  }
+
+  /**
+   * Runs {@code work} as one transaction on {@code c}: commits if it returns; rolls back whatever
+   * it throws, an unchecked exception or an {@link Error} included, so that the connection is never
+   * left inside a failed or open transaction (holding row and advisory locks other workers wait
+   * for); and puts auto-commit back as it was.
+   */
+  private static <T> T transaction(Connection c, SqlWork<T> work) throws SQLException {
+    boolean autoCommit = c.getAutoCommit();
+    if (autoCommit) {
+      c.setAutoCommit(false);
+    }
+    T result;
+    try {
+      result = work.run(c);
+      c.commit();
+    } catch (Throwable t) {
+      try {
+        c.rollback();
+      } catch (SQLException | RuntimeException r) {
+        t.addSuppressed(r);
+      }
+      restoreAutoCommit(c, autoCommit, t);
+      throw t;
+    }
+    restoreAutoCommit(c, autoCommit, null);
+    return result;
+  }
+
+  private static void restoreAutoCommit(Connection c, boolean autoCommit, Throwable failure) {
+    if (!autoCommit) {
+      return;
+    }
+    try {
+      c.setAutoCommit(true);
+    } catch (SQLException e) {
+      // After a commit, the work is done: a connection broken just now fails its next use, which
+      // replaces it. After a failure, the failure is what the caller needs to see.
+      if (failure != null) {
+        failure.addSuppressed(e);
+      }
+    }
+  }
+
+  /**
+   * A connection the database dropped or refused: SQLState class 08 (connection exception) or
+   * 57P01-57P03 (PostgreSQL shutting down, crashed or starting).
+   */
+  private static boolean lostConnection(SQLException e) {
+    String state = e.getSQLState();
+    return state != null && (state.startsWith("08") || state.matches("57P0[123]"));
+  }
+
+  private static void sleep(long ms) {
+    try {
+      Thread.sleep(ms);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new WaymarkException("interrupted while reconnecting to the coordinator", e);
+    }
+  }
+
+  /**
+   * Names the connection in {@code pg_stat_activity} ({@code waymark ROLE WORKER_ID}), and has the
+   * server end its transaction if it stays idle for three leases: a worker paused (SIGSTOP, a
+   * frozen VM) inside a coordinator transaction would otherwise hold the job's row, which every
+   * finish locks, or the start-up lock, until it resumes. Resumed, it finds the connection gone and
+   * reconnects. {@code c} must be in auto-commit mode.
+   */
+  private static void prepare(Connection c, String role, String workerId, Duration lease)
+      throws SQLException {
+    c.setClientInfo("ApplicationName", "waymark " + role + " " + workerId);
+    try (Statement s = c.createStatement()) {
+      s.execute("SET idle_in_transaction_session_timeout = " + lease.multipliedBy(3).toMillis());
+    }
   }
 
   /** Stops the heartbeat and frees the partitions this worker still holds. Idempotent. */
@@ -981,15 +1146,16 @@ public final class Coordinator implements AutoCloseable {
     }
     for (Held h : new ArrayList<>(held.values())) {
       try {
-        release(h.lease);
+        release(h.lease, RELEASE_ON_CLOSE_BUDGET);
       } catch (RuntimeException e) {
         // The lease will expire instead.
       }
     }
     closed = true;
     closeQuietly(heartbeatConnection);
-    synchronized (connection) {
+    synchronized (lock) {
       closeQuietly(connection);
+      connection = null;
     }
   }
 

@@ -17,6 +17,13 @@ public interface CoordinatorListener {
   default void renewFailed(Exception error) {}
 
   /**
+   * The coordinator's connection was lost (the server restarted, or ended the session) while a
+   * claim, finish, release or status ran; it is run again on a new connection after {@code delay}.
+   * {@code attempt} counts from 1 within one such statement.
+   */
+  default void reconnecting(Exception error, int attempt, java.time.Duration delay) {}
+
+  /**
    * This worker no longer owns the partition: another worker holds it at {@code newerEpoch}. Told
    * once per lease, by whichever notices first (a heartbeat, a refused commit, the finish).
    */

@@ -2,6 +2,7 @@ package dev.waymark.ingest.coord;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.assertj.core.api.Assertions.fail;
 
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
@@ -58,13 +59,23 @@ class CoordinatorIT {
   }
 
   private Coordinator join(String worker, JobSpec spec, Duration lease) {
+    return join(worker, spec, lease, ConnectionSource.of(schema.url));
+  }
+
+  private Coordinator join(
+      String worker, JobSpec spec, Duration lease, ConnectionSource connections) {
     Coordinator c =
         Coordinator.join(
-            ConnectionSource.of(schema.url),
+            connections,
             spec,
             worker,
             lease,
             new CoordinatorListener() {
+              @Override
+              public void reconnecting(Exception error, int attempt, Duration delay) {
+                events.add(worker + " reconnecting, attempt " + attempt);
+              }
+
               @Override
               public void claimed(Lease l) {
                 events.add(worker + " claimed " + l.partition() + "@" + l.epoch());
@@ -330,6 +341,61 @@ class CoordinatorIT {
     assertThat(c.claim().orElseThrow().partition()).isEqualTo("1");
   }
 
+  /**
+   * Regression: the coordinator's transactions rolled back on SQLException only. Whatever else the
+   * work threw left its connection inside the transaction, here holding the lock that every
+   * worker's start-up waits for.
+   */
+  @Test
+  void aSetUpThatFailsIsRolledBackWhateverItThrowsAndReleasesTheStartUpLock() throws Exception {
+    List<Integer> backends = new CopyOnWriteArrayList<>();
+    Coordinator c = join("a", spec(1), LONG, recordingBackends(backends));
+    int pid = backends.get(0); // the coordinator's own connection, opened first
+
+    assertThatThrownBy(() -> c.setUpExclusively(() -> fail("an Error from the set-up")))
+        .isInstanceOf(AssertionError.class)
+        .hasMessage("an Error from the set-up");
+    assertThat(sessionState(pid)).as("the coordinator's session after an Error").isEqualTo("idle");
+    assertThat(advisoryLocksOf(pid)).as("locks the coordinator still holds").isZero();
+
+    assertThatThrownBy(
+            () ->
+                c.setUpExclusively(
+                    () -> {
+                      throw new IllegalStateException("an unchecked exception from the set-up");
+                    }))
+        .isInstanceOf(IllegalStateException.class);
+    assertThat(sessionState(pid)).isEqualTo("idle");
+    assertThat(advisoryLocksOf(pid)).isZero();
+
+    // Another worker starts and sets up, and the failed one's connection still works.
+    join("b", spec(1), LONG).setUpExclusively(() -> {});
+    assertThat(c.claim()).isPresent();
+  }
+
+  /**
+   * Regression: the coordinator's connection was never opened again once the server dropped it (a
+   * restart, {@code pg_terminate_backend}), so the worker failed although its data path retried.
+   */
+  @Test
+  void aTerminatedCoordinatorConnectionIsReplacedAndClaimsFinishesAndStatusGoOn() throws Exception {
+    List<Integer> backends = new CopyOnWriteArrayList<>();
+    Coordinator c = join("a", spec(2), LONG, recordingBackends(backends));
+    Lease first = c.claim().orElseThrow();
+
+    terminate(backends.get(0));
+    assertThat(c.finish(first)).as("finished on a new connection").isTrue();
+    assertThat(events).contains("a reconnecting, attempt 1");
+
+    Lease second = c.claim().orElseThrow();
+    assertThat(second.partition()).isEqualTo("1");
+    terminate(backends.get(backends.size() - 1));
+    assertThat(c.status()).isEqualTo(new Coordinator.Status(0, 1, 0, 1));
+    assertThat(c.finish(second)).isTrue();
+    assertThat(c.completedTheJob()).as("this worker finished the last partition").isTrue();
+    assertThat(doneAt()).isPresent();
+  }
+
   // ---------------------------------------------------------------------------- helpers
 
   /** A unit of partition 0's holder {@code c}: the fence and its totals in one transaction. */
@@ -354,6 +420,47 @@ class CoordinatorIT {
     try (JdbcGlobalCheckpointStore globals =
         JdbcGlobalCheckpointStore.reader(ConnectionSource.of(schema.url), "night")) {
       return globals.outcome();
+    }
+  }
+
+  /** Connections to the test's schema that record their server process ids, in order. */
+  private ConnectionSource recordingBackends(List<Integer> backends) {
+    return () -> {
+      Connection c = DriverManager.getConnection(schema.url);
+      try (Statement s = c.createStatement();
+          ResultSet rs = s.executeQuery("SELECT pg_backend_pid()")) {
+        rs.next();
+        backends.add(rs.getInt(1));
+      }
+      return c;
+    };
+  }
+
+  private String sessionState(int pid) throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT state FROM pg_stat_activity WHERE pid = " + pid)) {
+      return rs.next() ? rs.getString(1) : "(no such session)";
+    }
+  }
+
+  private long advisoryLocksOf(int pid) throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT COUNT(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = " + pid)) {
+      rs.next();
+      return rs.getLong(1);
+    }
+  }
+
+  private void terminate(int pid) throws SQLException {
+    try (Connection c = DriverManager.getConnection(schema.url);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT pg_terminate_backend(" + pid + ")")) {
+      rs.next();
+      assertThat(rs.getBoolean(1)).as("terminated server process %d", pid).isTrue();
     }
   }
 

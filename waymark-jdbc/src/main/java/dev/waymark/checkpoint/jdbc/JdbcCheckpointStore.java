@@ -7,6 +7,7 @@ import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.LockHeldException;
 import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.Retention;
@@ -18,6 +19,7 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.sql.Timestamp;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -71,12 +73,35 @@ import java.util.OptionalLong;
  * store that takes no job epoch and instead asks a {@link PartitionFence} (a partition lease, such
  * as waymark-ingest's coordinator) in every commit's transaction; the checkpoint row then records
  * the partition's epoch.
+ *
+ * <h2>Repairs beside a running writer</h2>
+ *
+ * A writer that opened the store later than a repair would fence it, so a repair must not run while
+ * a writer is live. On PostgreSQL every writer ({@link #open}, {@link #openFencedByPartition})
+ * holds the job's session advisory lock {@code (hashtext('waymark_checkpoint'),
+ * hashtext(SCHEMA.JOB))} in <em>shared</em> mode on the store's own connection for as long as the
+ * store is open: writers do not block each other (a newer one still takes over by epoch), and the
+ * lock dies with the writer's connection, SIGKILL included. {@link #openForRepair} takes it
+ * <em>exclusively</em> and refuses with {@link LockHeldException} while any writer holds it, and a
+ * writer refuses to open while a repair holds it. A writer whose own connection the server dropped
+ * (a restart) no longer holds the lock; a repair then still fences it by epoch, as before. SQLite
+ * has no such lock: there a repair fences a running writer.
  */
 public final class JdbcCheckpointStore implements CheckpointStore {
   public static final String JOB_TABLE = "waymark_job",
       CHECKPOINT_TABLE = "waymark_checkpoint",
       HISTORY_TABLE = "waymark_checkpoint_history",
       LAYOUT_TABLE = "waymark_layout";
+
+  /** The first key of the job's advisory lock on PostgreSQL (the second is {@link #JOB_KEY}). */
+  private static final String LOCK_CLASS = "waymark_checkpoint";
+
+  /**
+   * The second key, for the job bound to {@code ?}: a hash of the schema the tables are in and the
+   * job's name. Advisory locks are per database, the tables per schema: a job of the same name in
+   * another schema is another job, and must not hold this one's repairs off.
+   */
+  private static final String JOB_KEY = "hashtext(COALESCE(current_schema(), '') || '.' || ?)";
 
   private final Connection connection; // the store's own, for standalone calls; guarded by itself
   private final Dialect dialect;
@@ -117,6 +142,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       connection.setAutoCommit(false);
       Dialect dialect = Dialect.of(connection);
       createTables(connection);
+      lockAsWriter(connection, dialect, job);
       long epoch = takeNextEpoch(connection, dialect, job);
       return new JdbcCheckpointStore(connection, dialect, job, options, epoch, null);
     } catch (SQLException e) {
@@ -127,6 +153,123 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       closeQuietly(connection);
       throw e;
     }
+  }
+
+  /**
+   * Opens the job's store for a repair ({@code waymark checkpoint rollback} or {@code reset}): as
+   * {@link #open(ConnectionSource, String, JdbcStoreOptions)}, but on PostgreSQL it first takes the
+   * job's advisory lock exclusively, and refuses if a writer of the job holds it, rather than fence
+   * that writer. The lock is held until the store is closed, so no writer opens meanwhile.
+   *
+   * @throws LockHeldException if a writer of the job (or another repair) is live on PostgreSQL; the
+   *     message names its server process, application and client
+   * @throws IllegalArgumentException if {@code job} is not a valid name
+   * @throws WaymarkException if the database cannot be reached or is not PostgreSQL or SQLite
+   */
+  public static JdbcCheckpointStore openForRepair(ConnectionSource connections, String job) {
+    Names.requireValid("job", job);
+    Connection connection = null;
+    try {
+      connection = connections.open();
+      connection.setAutoCommit(false);
+      Dialect dialect = Dialect.of(connection);
+      createTables(connection);
+      if (dialect == Dialect.POSTGRESQL && !advisoryLock(connection, "pg_try_advisory_lock", job)) {
+        String holders = holders(connection, job);
+        throw new LockHeldException(
+            "Job '"
+                + job
+                + "' is being written: a writer holds its checkpoint lock in the database ("
+                + holders
+                + "). A rollback or reset now would fence that run and make it stop. Wait for it"
+                + " to finish, or stop it (the lock goes with its connection, so there is nothing"
+                + " to release by hand), then run this command again.",
+            holders);
+      }
+      long epoch = takeNextEpoch(connection, dialect, job);
+      return new JdbcCheckpointStore(
+          connection, dialect, job, JdbcStoreOptions.ofDefaults(), epoch, null);
+    } catch (SQLException e) {
+      closeQuietly(connection);
+      throw new WaymarkException(
+          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+    } catch (RuntimeException e) {
+      closeQuietly(connection);
+      throw e;
+    }
+  }
+
+  /**
+   * A writer's share of the job's advisory lock on PostgreSQL, held by {@code c}'s session: refused
+   * while a repair holds the lock exclusively.
+   */
+  private static void lockAsWriter(Connection c, Dialect dialect, String job) throws SQLException {
+    if (dialect != Dialect.POSTGRESQL) {
+      return;
+    }
+    if (!advisoryLock(c, "pg_try_advisory_lock_shared", job)) {
+      String holders = holders(c, job);
+      throw new LockHeldException(
+          "Job '"
+              + job
+              + "' is being repaired: `waymark checkpoint rollback` or `reset` holds its checkpoint"
+              + " lock in the database ("
+              + holders
+              + "). Run this again once the repair has finished.",
+          holders);
+    }
+  }
+
+  /** Tries {@code function} ({@code pg_try_advisory_lock[_shared]}) on the job's key. */
+  private static boolean advisoryLock(Connection c, String function, String job)
+      throws SQLException {
+    boolean taken;
+    try (PreparedStatement ps =
+        c.prepareStatement("SELECT " + function + "(hashtext(?), " + JOB_KEY + ")")) {
+      ps.setString(1, LOCK_CLASS);
+      ps.setString(2, job);
+      try (ResultSet rs = ps.executeQuery()) {
+        taken = rs.next() && rs.getBoolean(1);
+      }
+    }
+    c.commit(); // a session lock outlives the transaction; the session stays idle, not in one
+    return taken;
+  }
+
+  /** Who holds the job's advisory lock, from {@code pg_locks}: for the refusal's message. */
+  private static String holders(Connection c, String job) throws SQLException {
+    List<String> found = new ArrayList<>();
+    try (PreparedStatement ps =
+        c.prepareStatement(
+            "SELECT a.pid, l.mode, a.application_name, a.client_addr, a.backend_start"
+                + " FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid"
+                + " WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+                + " AND l.classid = hashtext(?)::oid AND l.objid = ("
+                + JOB_KEY
+                + ")::oid"
+                + " AND l.pid <> pg_backend_pid() ORDER BY a.backend_start")) {
+      ps.setString(1, LOCK_CLASS);
+      ps.setString(2, job);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          String client = rs.getString(4);
+          Timestamp since = rs.getTimestamp(5);
+          found.add(
+              "PostgreSQL server process "
+                  + rs.getInt(1)
+                  + (rs.getString(2).startsWith("Share") ? " (a writer)" : " (a repair)")
+                  + ", application '"
+                  + rs.getString(3)
+                  + "'"
+                  + (client == null ? "" : ", client " + client)
+                  + (since == null ? "" : ", connected since " + since.toInstant()));
+        }
+      }
+    }
+    c.commit();
+    return found.isEmpty()
+        ? "its holder has just let go, or is not visible to this user in pg_stat_activity"
+        : String.join("; ", found);
   }
 
   /**
@@ -149,6 +292,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       connection.setAutoCommit(false);
       Dialect dialect = Dialect.of(connection);
       createTables(connection);
+      lockAsWriter(connection, dialect, job);
       return new JdbcCheckpointStore(connection, dialect, job, options, 0, fence);
     } catch (SQLException e) {
       closeQuietly(connection);

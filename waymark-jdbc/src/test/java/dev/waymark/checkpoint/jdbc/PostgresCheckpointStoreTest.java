@@ -7,6 +7,7 @@ import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.CheckpointStoreContractTest;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.LockHeldException;
 import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.Statement;
@@ -57,6 +58,51 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
       tx.commit();
     }
     assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofFile("f1.json", 1));
+  }
+
+  /**
+   * Regression: {@code checkpoint rollback --db} opened the store as a writer, taking the next
+   * epoch and so fencing an ingest that was running; it must refuse instead, as the file store's
+   * lock does.
+   */
+  @Test
+  void aRepairIsRefusedWhileAWriterIsOpenAndAWriterWhileARepairIs() throws Exception {
+    ConnectionSource db = ConnectionSource.of(schema.url);
+    long writersEpoch = store.epoch();
+
+    assertThatThrownBy(() -> JdbcCheckpointStore.openForRepair(db, "nightly"))
+        .isInstanceOf(LockHeldException.class)
+        .hasMessageStartingWith(
+            "Job 'nightly' is being written: a writer holds its checkpoint lock in the database"
+                + " (PostgreSQL server process ")
+        .hasMessageContaining("(a writer), application '")
+        .hasMessageContaining("then run this command again");
+    try (JdbcCheckpointStore other = JdbcCheckpointStore.openForRepair(db, "other")) {
+      assertThat(other.epoch()).as("another job's repair is not refused").isPositive();
+    }
+    store.commit(Cursor.ofOffset(1));
+    assertThat(store.read().orElseThrow().epoch())
+        .as("the refused repair fenced nothing")
+        .isEqualTo(writersEpoch);
+
+    store.close();
+    // Advisory locks are per database, the tables per schema: a writer of a job of the same name in
+    // another schema is another job's.
+    try (TestDatabases.PgSchema elsewhere = TestDatabases.freshPostgresSchema();
+        JdbcCheckpointStore writerElsewhere =
+            JdbcCheckpointStore.open(ConnectionSource.of(elsewhere.url), "nightly");
+        JdbcCheckpointStore repair = JdbcCheckpointStore.openForRepair(db, "nightly")) {
+      assertThat(repair.epoch()).isGreaterThan(writersEpoch);
+      assertThat(writerElsewhere.epoch()).as("the other schema's writer is open").isPositive();
+      assertThatThrownBy(() -> JdbcCheckpointStore.open(db, "nightly"))
+          .isInstanceOf(LockHeldException.class)
+          .hasMessageStartingWith(
+              "Job 'nightly' is being repaired: `waymark checkpoint rollback` or `reset` holds")
+          .hasMessageContaining("(a repair)")
+          .hasMessageContaining("Run this again once the repair has finished.");
+    }
+    store = JdbcCheckpointStore.open(db, "nightly");
+    assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofOffset(1));
   }
 
   @Test
