@@ -97,7 +97,11 @@ public final class IngestJob {
   /** Rows the reader may hold ready for the writer: as much as 8 full chunks. */
   private static final int QUEUE_ROWS = 8 * CHUNK_ROWS;
 
-  /** Small files are sent together once they hold this many rows (or at the unit's end). */
+  /**
+   * Small files are sent together once they hold this many rows (or at the unit's end). The
+   * property {@code waymark.batchRows} exists for the benchmark that compares it with 1 (one
+   * statement per file); see BENCHMARKS.md.
+   */
   private static final int BATCH_ROWS = Integer.getInteger("waymark.batchRows", CHUNK_ROWS);
 
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
