@@ -41,9 +41,10 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
-import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -74,7 +75,11 @@ import java.util.function.Supplier;
  *   <li><b>Bad files.</b> Each file starts with a savepoint; a malformed file is rolled back to it,
  *       so nothing from it is committed, while the unit's earlier files are kept.
  *   <li><b>Two threads per worker.</b> A reader thread parses and hashes files ahead of the writer,
- *       through a small bounded queue of row chunks: memory does not grow with file size or count.
+ *       through a queue of row chunks bounded by rows: memory does not grow with file size or
+ *       count.
+ *   <li><b>Several files per statement.</b> Files that fit in one chunk are sent together, about
+ *       {@code CHUNK_ROWS} rows per statement, which reports each file's new rows; one statement
+ *       per file cost PostgreSQL more CPU than the rows themselves (BENCHMARKS.md, session 3).
  *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
  *       --global-checkpoint-every}, and once when every partition has finished, it collects each
  *       partition's committed cursor into one "complete" record; the last one goes into the success
@@ -88,7 +93,17 @@ import java.util.function.Supplier;
  */
 public final class IngestJob {
   private static final int CHUNK_ROWS = 2_000;
-  private static final int QUEUE_CHUNKS = 8;
+
+  /** Rows the reader may hold ready for the writer: as much as 8 full chunks. */
+  private static final int QUEUE_ROWS = 8 * CHUNK_ROWS;
+
+  /**
+   * Small files are sent together once they hold this many rows (or at the unit's end). The
+   * property {@code waymark.batchRows} exists for the benchmark that compares it with 1 (one
+   * statement per file); see BENCHMARKS.md.
+   */
+  private static final int BATCH_ROWS = Integer.getInteger("waymark.batchRows", CHUNK_ROWS);
+
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration RETRY_BUDGET = Duration.ofMinutes(2);
 
@@ -708,6 +723,7 @@ public final class IngestJob {
     int start; // where this run started, per the checkpoint read at preparation
     int pendingUnit = -1; // index of the first file of the unit not yet committed, if known
     long unitNumber; // the Faults number of the unit being committed, 0 between units
+    boolean filePerStatement; // replaying a unit whose batch the database refused; see flush
     Cursor lastCursor; // the partition's cursor as committed by this run
     int filesCommitted;
     long rowsRead;
@@ -729,6 +745,12 @@ public final class IngestJob {
     private final Sink sink;
     private final List<FileResult> unit = new ArrayList<>();
     private long unitStart;
+
+    /** Whole files read but not yet sent, and their positions in {@link #unit}; see flush. */
+    private final List<List<Row>> pending = new ArrayList<>();
+
+    private final List<Integer> pendingAt = new ArrayList<>();
+    private int pendingRows;
 
     UnitLoop(PartitionRun run, Sink sink) {
       this.run = run;
@@ -752,6 +774,9 @@ public final class IngestJob {
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
+          if (pendingRows >= BATCH_ROWS) {
+            flush();
+          }
           if (i == listing.size() - 1
               || o.commitPolicy.unitComplete(
                   unit.size(),
@@ -764,11 +789,14 @@ public final class IngestJob {
     }
 
     /**
-     * Inserts one file's chunks. A savepoint is set only before the first chunk of a file that
-     * spans several chunks and follows other files in the unit: a file that fits in one chunk is
-     * refused by the reader before any of its rows is sent, so a refusal that arrives as its first
-     * chunk has nothing to undo. Savepoints are not free: each is a round trip, and in PostgreSQL a
-     * transaction with more than 64 subtransactions slows down (measured in BENCHMARKS.md).
+     * Inserts one file's chunks. A file that fits in one chunk is not sent yet: it waits in {@link
+     * #pending} to go with the next files in one statement ({@link #flush}), unless the unit is
+     * being replayed one file per statement. A savepoint is set only before the first chunk of a
+     * file that spans several chunks and follows other files in the unit: a file that fits in one
+     * chunk is refused by the reader before any of its rows is sent, so a refusal that arrives as
+     * its first chunk has nothing to undo. Savepoints are not free: each is a round trip, and in
+     * PostgreSQL a transaction with more than 64 subtransactions slows down (measured in
+     * BENCHMARKS.md).
      */
     private FileResult loadFile(int index, Reader reader) throws SQLException {
       BadInputException known = run.unstorable.get(index);
@@ -795,8 +823,19 @@ public final class IngestJob {
           } // else its first chunk is the refusal: nothing of this file reached the database
           return badFile(index, chunk.bad);
         }
-        if (first && !chunk.last && !unit.isEmpty()) {
-          savepoint = sink.connection().setSavepoint();
+        if (first && chunk.last && !run.filePerStatement) {
+          if (!chunk.rows.isEmpty()) {
+            pending.add(chunk.rows);
+            pendingAt.add(unit.size()); // where the caller puts this file's result
+            pendingRows += chunk.rows.size();
+          }
+          return new FileResult(index, chunk.rows.size(), 0, null); // its count comes at flush
+        }
+        if (first && !chunk.last) {
+          flush(); // the files before this one are not its savepoint's to undo
+          if (!unit.isEmpty()) {
+            savepoint = sink.connection().setSavepoint();
+          }
         }
         first = false;
         try {
@@ -859,7 +898,39 @@ public final class IngestJob {
           index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
     }
 
+    /**
+     * Sends the pending files in one statement and records each one's count of new rows. If the
+     * database refuses a value, the statement does not say whose: the unit is rolled back and
+     * replayed from the checkpoint one file per statement, so that {@link #loadFile} finds the file
+     * and treats it as today; the units after it batch again.
+     */
+    private void flush() throws SQLException {
+      if (pending.isEmpty()) {
+        return;
+      }
+      long[] inserted;
+      try {
+        inserted = sink.insertFiles(pending);
+      } catch (SQLException e) {
+        if (!isDataException(e)) {
+          throw e;
+        }
+        sink.rollback();
+        run.filePerStatement = true;
+        throw new ReplayUnit();
+      }
+      for (int j = 0; j < inserted.length; j++) {
+        int at = pendingAt.get(j);
+        FileResult f = unit.get(at);
+        unit.set(at, new FileResult(f.index, f.read, inserted[j], null));
+      }
+      pending.clear();
+      pendingAt.clear();
+      pendingRows = 0;
+    }
+
     private void commitUnit() throws SQLException {
+      flush();
       // Unit N is the N-th unit of this process, all partitions together; a retry of a unit that
       // did not commit keeps its number.
       if (run.unitNumber == 0) {
@@ -890,6 +961,7 @@ public final class IngestJob {
         fileStore.commit(run.id, cursor);
       }
       unitsCommitted.incrementAndGet();
+      run.filePerStatement = false;
       // A retry resumes from what this run has committed; before the rescan's first commit, the
       // old checkpoint is still the one that does not match the listing, so a retry rescans.
       run.rescan = false;
@@ -957,7 +1029,10 @@ public final class IngestJob {
 
   /** Parses and hashes files ahead of the writer on its own thread. */
   private final class Reader implements AutoCloseable {
-    private final BlockingQueue<Chunk> queue = new ArrayBlockingQueue<>(QUEUE_CHUNKS);
+    // Bounded by rows, not chunks: the same memory as 8 full chunks, and room for many small files
+    // ahead of a writer busy with a statement holding several of them.
+    private final BlockingQueue<Chunk> queue = new LinkedBlockingQueue<>();
+    private final Semaphore queuedRows = new Semaphore(QUEUE_ROWS);
     private final FileListing listing;
     private final Thread thread;
     private volatile boolean closed;
@@ -980,6 +1055,7 @@ public final class IngestJob {
         if (c == null) {
           throw new IllegalStateException("the reader thread stopped answering");
         }
+        queuedRows.release(weight(c));
         return c;
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
@@ -1050,12 +1126,20 @@ public final class IngestJob {
 
     private void put(Chunk chunk) {
       try {
-        while (!closed && !queue.offer(chunk, 100, TimeUnit.MILLISECONDS)) {
+        while (!closed && !queuedRows.tryAcquire(weight(chunk), 100, TimeUnit.MILLISECONDS)) {
           // the writer is busy; wait, unless it has gone
+        }
+        if (!closed) {
+          queue.add(chunk);
         }
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
       }
+    }
+
+    /** A chunk's share of {@code QUEUE_ROWS}: its rows, at least 1 (at most a full chunk). */
+    private static int weight(Chunk c) {
+      return Math.max(1, c.rows.size());
     }
 
     @Override

@@ -286,6 +286,73 @@ abstract class IngestJobContractTest {
         .isPositive();
   }
 
+  // Files of one unit may go to the database in one statement (PostgreSQL): each file must still
+  // get exactly its own count of new rows, and a record repeated across files must stay with the
+  // first file that holds it, also across a file too long for one chunk, which goes on its own.
+  @Test
+  void inOneUnitEachFileCountsItsOwnNewRowsAndARepeatedRecordStaysWithTheFirstFile()
+      throws Exception {
+    Path dir = tmp.resolve("repeats");
+    Files.createDirectories(dir);
+    StringBuilder big = new StringBuilder("[{\"id\":\"r5\"}");
+    for (int i = 0; i < 2_500; i++) {
+      big.append(",{\"id\":\"big-").append(i).append("\"}");
+    }
+    Map<String, String> files = new TreeMap<>();
+    files.put("skus_a.json", "[{\"id\":\"r1\"},{\"id\":\"r2\"},{\"id\":\"r3\"}]");
+    files.put("skus_b.json", "[{\"id\":\"r2\"},{\"id\":\"r4\"},{\"id\":\"r4\"},{\"id\":\"r5\"}]");
+    files.put("skus_c.json", big.append(",{\"id\":\"r1\"}]").toString());
+    files.put("skus_d.json", "[{\"id\":\"r6\"},{\"id\":\"big-0\"},{\"id\":\"r3\"}]");
+    files.put("skus_e.json", "[]");
+    files.put("skus_f.json", "[{\"id\":\"r6\"},{\"id\":\"r7\"},{\"id\":\"r2\"}]");
+    for (var f : files.entrySet()) {
+      Files.writeString(dir.resolve(f.getKey()), f.getValue());
+    }
+    List<String> lines = new ArrayList<>();
+    IngestSummary summary =
+        IngestJob.run(
+            IngestOptions.builder(dir)
+                .db(db)
+                .state(tmp.resolve("state"))
+                .job("repeats")
+                .commitPolicy(CommitPolicy.everyFiles(6))
+                .build(),
+            new IngestListener() {
+              @Override
+              public void fileCommitted(int i, int total, String name, long n, long d) {
+                lines.add(name + ": " + n + " new, " + d + " duplicate");
+              }
+            });
+
+    assertThat(summary.units()).isEqualTo(1);
+    assertThat(lines)
+        .containsExactly(
+            "skus_a.json: 3 new, 0 duplicate",
+            "skus_b.json: 2 new, 2 duplicate",
+            "skus_c.json: 2500 new, 2 duplicate",
+            "skus_d.json: 1 new, 2 duplicate",
+            "skus_e.json: 0 new, 0 duplicate",
+            "skus_f.json: 1 new, 2 duplicate");
+    Map<String, Long> bySource = new TreeMap<>();
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT source_file, COUNT(*) FROM skus_staging GROUP BY source_file")) {
+      while (rs.next()) {
+        bySource.put(rs.getString(1), rs.getLong(2));
+      }
+    }
+    assertThat(bySource)
+        .as("rows per source_file: each repeated record with the first file holding it")
+        .isEqualTo(
+            Map.of(
+                "skus_a.json", 3L,
+                "skus_b.json", 2L,
+                "skus_c.json", 2500L,
+                "skus_d.json", 1L,
+                "skus_f.json", 1L));
+  }
+
   // ---------------------------------------------------------------------------- partitions
 
   /** The rows of {@code table}: dedup key to payload (as text), and dedup key to source file. */

@@ -5,21 +5,26 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 
 /**
- * The staging table in PostgreSQL. One statement per unit: {@code INSERT ... SELECT FROM
- * unnest(?::text[], ...) ON CONFLICT (dedup_key) DO NOTHING}, with the unit's rows as array
- * parameters; its update count is the number of rows really inserted. Chosen by measurement (see
- * BENCHMARKS.md): per unit it costs one round trip, where batched inserts cost one per batch and
- * COPY needs a temp table and a second statement. The arrays are bound as {@code String[]}, which
- * pgjdbc sends in PostgreSQL's binary array format: no quoting and escaping of every payload's
- * quotes on either side, as {@code createArrayOf} text literals need.
+ * The staging table in PostgreSQL. One statement per group of files: {@code INSERT ... SELECT FROM
+ * unnest(?::text[], ...) ON CONFLICT (dedup_key) DO NOTHING}, with the rows as array parameters;
+ * its update count (one file), or its {@code RETURNING source_file} rows counted per file
+ * (several), is the number of rows really inserted. Chosen by measurement (see BENCHMARKS.md): per
+ * unit it costs one round trip, where batched inserts cost one per batch and COPY needs a temp
+ * table and a second statement. The arrays are bound as {@code String[]}, which pgjdbc sends in
+ * PostgreSQL's binary array format: no quoting and escaping of every payload's quotes on either
+ * side, as {@code createArrayOf} text literals need.
  */
 final class PostgresSink extends JdbcSink {
   private final String insertSql;
+  private final String insertFilesSql;
   private PreparedStatement insert;
+  private PreparedStatement insertFiles;
 
   PostgresSink(String url, TableSpec spec) throws SQLException {
     super(DriverManager.getConnection(url), spec);
@@ -43,6 +48,10 @@ final class PostgresSink extends JdbcSink {
             + ") AS u("
             + aliases
             + ") ON CONFLICT (dedup_key) DO NOTHING";
+    this.insertFilesSql =
+        "WITH ins AS ("
+            + insertSql
+            + " RETURNING source_file) SELECT source_file, count(*) FROM ins GROUP BY source_file";
   }
 
   @Override
@@ -68,28 +77,80 @@ final class PostgresSink extends JdbcSink {
     if (rows.isEmpty()) {
       return 0;
     }
-    int n = rows.size(), extra = spec.columns().size();
-    String[] keys = new String[n], payloads = new String[n], files = new String[n];
-    String[][] columns = new String[extra][n];
-    for (int i = 0; i < n; i++) {
-      Row r = rows.get(i);
-      keys[i] = r.dedupKey();
-      payloads[i] = r.payload();
-      files[i] = r.sourceFile();
-      for (int c = 0; c < extra; c++) {
-        columns[c][i] = r.columns().get(c);
-      }
-    }
     if (insert == null) {
       insert = connection.prepareStatement(insertSql);
     }
-    insert.setObject(1, keys);
-    insert.setObject(2, payloads);
-    insert.setObject(3, files);
-    for (int c = 0; c < extra; c++) {
-      insert.setObject(4 + c, columns[c]);
-    }
+    bind(insert, List.of(rows), rows.size());
     return insert.executeUpdate();
+  }
+
+  /**
+   * All the files in one statement, whose {@code RETURNING source_file} rows, grouped, are each
+   * file's count of new rows: one round trip, one plan and one executor start for the lot instead
+   * of one per file (measured in BENCHMARKS.md, "Session 3"). The rows go in in the arrays' order
+   * (a function scan returns an array's elements in order, and the insert takes its rows as they
+   * come), so a key repeated in a later file conflicts with the earlier file's row, as with one
+   * statement per file.
+   */
+  @Override
+  public long[] insertFiles(List<List<Row>> files) throws SQLException {
+    Map<String, Integer> byName = new HashMap<>();
+    int n = 0;
+    boolean distinctNames = true;
+    for (int i = 0; i < files.size(); i++) {
+      List<Row> rows = files.get(i);
+      if (!rows.isEmpty()) {
+        n += rows.size();
+        // names must tell the files apart in the result
+        distinctNames &= byName.put(rows.get(0).sourceFile(), i) == null;
+      }
+    }
+    long[] inserted = new long[files.size()];
+    if (byName.size() <= 1 || !distinctNames) {
+      for (int i = 0; i < inserted.length; i++) {
+        inserted[i] = insert(files.get(i));
+      }
+      return inserted;
+    }
+    if (insertFiles == null) {
+      insertFiles = connection.prepareStatement(insertFilesSql);
+    }
+    bind(insertFiles, files, n);
+    try (ResultSet rs = insertFiles.executeQuery()) {
+      while (rs.next()) {
+        Integer i = byName.get(rs.getString(1));
+        if (i == null) {
+          throw new IllegalStateException("inserted a row of '" + rs.getString(1) + "', not sent");
+        }
+        inserted[i] = rs.getLong(2);
+      }
+    }
+    return inserted;
+  }
+
+  /** Binds the rows of {@code files}, {@code n} in all, as one array per column. */
+  private void bind(PreparedStatement ps, List<List<Row>> files, int n) throws SQLException {
+    int extra = spec.columns().size();
+    String[] keys = new String[n], payloads = new String[n], names = new String[n];
+    String[][] columns = new String[extra][n];
+    int i = 0;
+    for (List<Row> rows : files) {
+      for (Row r : rows) {
+        keys[i] = r.dedupKey();
+        payloads[i] = r.payload();
+        names[i] = r.sourceFile();
+        for (int c = 0; c < extra; c++) {
+          columns[c][i] = r.columns().get(c);
+        }
+        i++;
+      }
+    }
+    ps.setObject(1, keys);
+    ps.setObject(2, payloads);
+    ps.setObject(3, names);
+    for (int c = 0; c < extra; c++) {
+      ps.setObject(4 + c, columns[c]);
+    }
   }
 
   @Override
@@ -119,7 +180,13 @@ final class PostgresSink extends JdbcSink {
         insert.close();
       }
     } finally {
-      super.close();
+      try {
+        if (insertFiles != null) {
+          insertFiles.close();
+        }
+      } finally {
+        super.close();
+      }
     }
   }
 }

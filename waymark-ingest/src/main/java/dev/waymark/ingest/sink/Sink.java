@@ -47,6 +47,23 @@ public interface Sink extends AutoCloseable {
    */
   int insert(List<Row> rows) throws SQLException;
 
+  /**
+   * Inserts the rows of several whole input files in the current transaction, skipping dedup keys
+   * already present. The files' rows go in in the order given, so a key held by more than one of
+   * them goes to the first, as if each file were inserted on its own in that order.
+   *
+   * @param files each file's rows, in load order; all rows of one file carry the same {@link
+   *     Row#sourceFile()}, and no two files the same (empty files are allowed)
+   * @return how many rows of each file were really inserted, in the order of {@code files}
+   */
+  default long[] insertFiles(List<List<Row>> files) throws SQLException {
+    long[] inserted = new long[files.size()];
+    for (int i = 0; i < inserted.length; i++) {
+      inserted[i] = insert(files.get(i));
+    }
+    return inserted;
+  }
+
   /** Records a refused input file in {@code waymark_quarantine}, in the current transaction. */
   void quarantine(String job, String file, String position, String error) throws SQLException;
 

@@ -44,6 +44,37 @@ abstract class SinkContractTest {
     assertThat(sink.countRows()).isEqualTo(3);
   }
 
+  static Row row(String key, String file, String column) {
+    return new Row(key, "{\"id\":\"" + key + "\"}", file, List.of(column));
+  }
+
+  @Test
+  void insertsSeveralFilesInOrderAndCountsEachFilesNewRows() throws SQLException {
+    Sink sink = open(new TableSpec("skus", List.of("col")));
+    sink.insert(List.of(row("old", "f0.json", "0")));
+    long[] inserted =
+        sink.insertFiles(
+            List.of(
+                List.of(
+                    row("a", "f1.json", "1"), row("b", "f1.json", "1"), row("a", "f1.json", "1")),
+                List.of(),
+                List.of(row("b", "f3.json", "3"), row("old", "f3.json", "3")),
+                List.of(row("c", "f4.json", "4"), row("a", "f4.json", "4"))));
+    sink.commit();
+    assertThat(inserted).containsExactly(2, 0, 0, 1);
+    try (var s = sink.connection().createStatement();
+        var rs =
+            s.executeQuery("SELECT dedup_key, source_file, col FROM skus ORDER BY dedup_key")) {
+      List<String> rows = new ArrayList<>();
+      while (rs.next()) {
+        rows.add(rs.getString(1) + " " + rs.getString(2) + " " + rs.getString(3));
+      }
+      assertThat(rows)
+          .as("each key with the first file holding it")
+          .containsExactly("a f1.json 1", "b f1.json 1", "c f4.json 4", "old f0.json 0");
+    }
+  }
+
   @Test
   void rolledBackRowsAreNotThere() throws SQLException {
     Sink sink = open(new TableSpec("skus", List.of()));
