@@ -104,6 +104,18 @@ public final class IngestJob {
    */
   private static final int BATCH_ROWS = Integer.getInteger("waymark.batchRows", CHUNK_ROWS);
 
+  /**
+   * With several partitions on PostgreSQL, units of different partitions are written at once (by
+   * worker threads, or worker processes), and two that insert the same repeated records in opposite
+   * orders deadlock: PostgreSQL notices after {@code deadlock_timeout} (1 s) and one unit is redone
+   * (25 to 36 times a night run with W = 2, BENCHMARKS.md). So there a unit's small files go in as
+   * one statement, its rows in key order ({@link Sink#insertFiles}): two transactions that each
+   * take their keys in one order cannot wait on each other in a cycle. Up to this many rows; a
+   * larger unit, or a file of several chunks, is split, and a deadlock is again possible (and
+   * retried).
+   */
+  private static final int CONCURRENT_BATCH_ROWS = 50_000;
+
   private static final Duration MAX_BACKOFF = Duration.ofSeconds(30);
   private static final Duration RETRY_BUDGET = Duration.ofMinutes(2);
 
@@ -117,6 +129,7 @@ public final class IngestJob {
   private final HaltingFileSystem checkpointFs = new HaltingFileSystem();
   private final boolean postgres;
   private final boolean partitioned;
+  private final int batchRows; // see BATCH_ROWS and CONCURRENT_BATCH_ROWS
   private final List<PartitionRun> runs = new ArrayList<>();
   private final Map<String, PartitionRun> runsById = new HashMap<>();
 
@@ -142,6 +155,8 @@ public final class IngestJob {
     this.postgres = options.db.startsWith("jdbc:postgresql:");
     this.listing = FileListing.of(options.input, options.glob);
     this.partitioned = options.partitions > 1;
+    this.batchRows =
+        postgres && partitioned ? Math.max(BATCH_ROWS, CONCURRENT_BATCH_ROWS) : BATCH_ROWS;
     this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
     for (String pointer : options.columns.values()) {
       pointers.add(JsonPointer.parse(pointer));
@@ -774,7 +789,7 @@ public final class IngestJob {
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
-          if (pendingRows >= BATCH_ROWS) {
+          if (pendingRows >= batchRows) {
             flush();
           }
           if (i == listing.size() - 1

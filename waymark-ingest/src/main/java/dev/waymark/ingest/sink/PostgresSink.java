@@ -5,6 +5,8 @@ import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.Arrays;
+import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -21,6 +23,8 @@ import java.util.Optional;
  * side, as {@code createArrayOf} text literals need.
  */
 final class PostgresSink extends JdbcSink {
+  private static final Comparator<Row> BY_KEY = Comparator.comparing(Row::dedupKey);
+
   private final String insertSql;
   private final String insertFilesSql;
   private PreparedStatement insert;
@@ -89,8 +93,8 @@ final class PostgresSink extends JdbcSink {
    * file's count of new rows: one round trip, one plan and one executor start for the lot instead
    * of one per file (measured in BENCHMARKS.md, "Session 3"). The rows go in in the arrays' order
    * (a function scan returns an array's elements in order, and the insert takes its rows as they
-   * come), so a key repeated in a later file conflicts with the earlier file's row, as with one
-   * statement per file.
+   * come), which is key order, ties in file order ({@link #bind}), so a key repeated in a later
+   * file conflicts with the earlier file's row, as with one statement per file.
    */
   @Override
   public long[] insertFiles(List<List<Row>> files) throws SQLException {
@@ -128,21 +132,32 @@ final class PostgresSink extends JdbcSink {
     return inserted;
   }
 
-  /** Binds the rows of {@code files}, {@code n} in all, as one array per column. */
+  /**
+   * Binds the rows of {@code files}, {@code n} in all, as one array per column, in the order of
+   * their dedup keys: every statement then takes its keys' locks in one global order, so that two
+   * writers' statements cannot deadlock on each other's uncommitted keys (see IngestJob's
+   * CONCURRENT_BATCH_ROWS). The sort is stable: of two rows with one key, the one of the earlier
+   * file, or earlier in its file, still goes in first and is kept.
+   */
   private void bind(PreparedStatement ps, List<List<Row>> files, int n) throws SQLException {
     int extra = spec.columns().size();
-    String[] keys = new String[n], payloads = new String[n], names = new String[n];
-    String[][] columns = new String[extra][n];
-    int i = 0;
+    Row[] sorted = new Row[n];
+    int at = 0;
     for (List<Row> rows : files) {
       for (Row r : rows) {
-        keys[i] = r.dedupKey();
-        payloads[i] = r.payload();
-        names[i] = r.sourceFile();
-        for (int c = 0; c < extra; c++) {
-          columns[c][i] = r.columns().get(c);
-        }
-        i++;
+        sorted[at++] = r;
+      }
+    }
+    Arrays.sort(sorted, BY_KEY); // a merge sort for objects: stable
+    String[] keys = new String[n], payloads = new String[n], names = new String[n];
+    String[][] columns = new String[extra][n];
+    for (int i = 0; i < n; i++) {
+      Row r = sorted[i];
+      keys[i] = r.dedupKey();
+      payloads[i] = r.payload();
+      names[i] = r.sourceFile();
+      for (int c = 0; c < extra; c++) {
+        columns[c][i] = r.columns().get(c);
       }
     }
     ps.setObject(1, keys);

@@ -4,7 +4,15 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import java.sql.SQLException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
+import java.util.concurrent.CyclicBarrier;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.LongStream;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 
@@ -48,5 +56,51 @@ class PostgresSinkTest extends SinkContractTest {
       assertThat(rs.getString(1)).isEqualTo("true");
       assertThat(rs.getString(2)).isEqualTo("jsonb");
     }
+  }
+
+  /**
+   * Two partitions' units insert the same 20,000 keys at once, one in the order of its files, the
+   * other in the opposite order. Bound in key order, both statements take the keys in one order, so
+   * one waits for the other's commit and then finds every key present. Bound in file order they met
+   * in the middle, each waiting for a key the other held: "deadlock detected", and in a partitioned
+   * run a unit redone after a second's wait (25 to 36 times a night, BENCHMARKS.md).
+   */
+  @Test
+  void twoWritersInsertingTheSameKeysInOppositeOrdersDoNotDeadlock() throws Exception {
+    TableSpec spec = new TableSpec("skus", List.of());
+    Sink a = open(spec), b = open(spec);
+    List<List<Row>> forward = new ArrayList<>(), backward = new ArrayList<>();
+    for (int f = 0; f < 200; f++) {
+      List<Row> rows = new ArrayList<>(), reversed = new ArrayList<>();
+      for (int r = 0; r < 100; r++) {
+        String key = String.format("%08d", f * 100 + r);
+        rows.add(new Row(key, "{\"k\":\"" + key + "\"}", "a" + f + ".json", List.of()));
+        reversed.add(new Row(key, "{\"k\":\"" + key + "\"}", "b" + f + ".json", List.of()));
+      }
+      Collections.reverse(reversed);
+      forward.add(rows);
+      backward.add(0, reversed);
+    }
+    CyclicBarrier start = new CyclicBarrier(2);
+    ExecutorService pool = Executors.newFixedThreadPool(2);
+    try {
+      Future<long[]> byA = pool.submit(() -> write(a, forward, start));
+      Future<long[]> byB = pool.submit(() -> write(b, backward, start));
+      long inserted =
+          LongStream.of(byA.get(2, TimeUnit.MINUTES)).sum()
+              + LongStream.of(byB.get(2, TimeUnit.MINUTES)).sum();
+      assertThat(inserted).as("new rows counted by the two writers").isEqualTo(20_000);
+      assertThat(a.countRows()).isEqualTo(20_000);
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
+  private static long[] write(Sink sink, List<List<Row>> files, CyclicBarrier start)
+      throws Exception {
+    start.await();
+    long[] inserted = sink.insertFiles(files);
+    sink.commit();
+    return inserted;
   }
 }
