@@ -1,6 +1,7 @@
 package dev.waymark.cli;
 
 import java.io.PrintWriter;
+import java.util.List;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -15,24 +16,29 @@ import picocli.CommandLine.ScopeType;
  *
  * <p>Every verb is one package-private class; errors become one line on stderr and an exit code
  * from {@link ExitCode} (the stack trace only with {@code --debug}).
+ *
+ * <p>A command line that names a verb gets a {@link CommandLine} with only that verb: picocli reads
+ * every option of every command it is given, by reflection, before it parses anything, and for all
+ * of them that took longer than the rest of a resumed run's start-up (BENCHMARKS.md, "Session 3:
+ * time to first commit"). Help, a mistyped verb and anything else get them all.
  */
 @Command(
     name = "waymark",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
-    description = "Crash-safe checkpoints for long batch jobs.",
-    // Later top-level verbs (ingest, demo, generate, torture, worker, wait) register here.
-    subcommands = {
-      IngestCommand.class,
-      WorkerCommand.class,
-      DemoCommand.class,
-      GenerateCommand.class,
-      TortureCommand.class,
-      CheckpointCommand.class,
-      WaitCommand.class,
-      CommandLine.HelpCommand.class
-    })
+    description = "Crash-safe checkpoints for long batch jobs.")
 public final class Main {
+  /** The verbs, in the order help lists them; a new top-level verb registers here. */
+  static final List<Class<?>> VERBS =
+      List.of(
+          IngestCommand.class,
+          WorkerCommand.class,
+          DemoCommand.class,
+          GenerateCommand.class,
+          TortureCommand.class,
+          CheckpointCommand.class,
+          WaitCommand.class,
+          CommandLine.HelpCommand.class);
 
   @Option(
       names = ErrorHandler.DEBUG,
@@ -49,25 +55,58 @@ public final class Main {
 
   /** Runs the command and returns its exit code, without exiting. */
   static int run(String... args) {
-    return commandLine().execute(args);
+    return commandLine(verbOf(args)).execute(args);
   }
 
   /** The configured command line, writing to the given streams; for tests. */
   static int run(PrintWriter out, PrintWriter err, String... args) {
-    CommandLine cmd = commandLine();
+    CommandLine cmd = commandLine(verbOf(args));
     cmd.setOut(out);
     cmd.setErr(err);
     return cmd.execute(args);
   }
 
+  /** The command line with every verb. */
   static CommandLine commandLine() {
+    return commandLine(null);
+  }
+
+  /** The command line with only {@code verb}, or with every verb if it is null. */
+  static CommandLine commandLine(Class<?> verb) {
     CommandLine cmd = new CommandLine(new Main());
+    for (Class<?> v : verb == null ? VERBS : List.of(verb)) {
+      cmd.addSubcommand(v);
+    }
     ErrorHandler errors = new ErrorHandler();
     cmd.setExecutionExceptionHandler(errors);
     cmd.setParameterExceptionHandler(errors);
     cmd.setExitCodeExceptionMapper(ExitCode.MAPPER);
     listExitCodes(cmd);
     return cmd;
+  }
+
+  /**
+   * The verb that {@code args} run, if they name one plainly: the first argument, after any {@code
+   * --debug}, is a verb's name or alias (never {@code help}, which needs the others). Null for
+   * anything else (options such as {@code --help}, an {@code @file}, a mistyped verb), which then
+   * gets every verb, and so picocli's own messages.
+   */
+  static Class<?> verbOf(String... args) {
+    int i = 0;
+    while (i < args.length && args[i].equals(ErrorHandler.DEBUG)) {
+      i++;
+    }
+    if (i == args.length) {
+      return null;
+    }
+    for (Class<?> v : VERBS) {
+      Command c = v.getAnnotation(Command.class);
+      if (v != CommandLine.HelpCommand.class
+          && (c.name().equals(args[i]) || List.of(c.aliases()).contains(args[i]))) {
+        return v;
+      }
+    }
+    return null;
   }
 
   private static void listExitCodes(CommandLine cmd) {

@@ -7,6 +7,7 @@ import dev.waymark.checkpoint.Cursor;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
 
 class ErrorsAndHelpTest {
   @TempDir Path dir;
@@ -26,6 +27,44 @@ class ErrorsAndHelpTest {
         .containsPattern("\\n +4 +A checkpoint cannot be trusted")
         .containsPattern("\\n +5 +Bad input")
         .containsPattern("\\n +75 +A transient failure");
+  }
+
+  @Test
+  void aVerbRunAloneHasTheOptionsAndHelpItHasAmongAllVerbs() {
+    // Main gives picocli only the verb being run, for start-up time: it must not change the verb.
+    for (Class<?> verb : Main.VERBS) {
+      if (verb == CommandLine.HelpCommand.class) {
+        continue;
+      }
+      String name = verb.getAnnotation(CommandLine.Command.class).name();
+      CommandLine alone = Main.commandLine(verb).getSubcommands().get(name);
+      CommandLine amongAll = Main.commandLine().getSubcommands().get(name);
+
+      assertThat(Main.commandLine(verb).getSubcommands()).containsOnlyKeys(name);
+      assertThat(alone.getUsageMessage(CommandLine.Help.Ansi.OFF))
+          .as(name)
+          .isEqualTo(amongAll.getUsageMessage(CommandLine.Help.Ansi.OFF));
+    }
+  }
+
+  @Test
+  void onlyACommandLineThatPlainlyNamesAVerbGetsThatVerbAlone() {
+    assertThat(Main.verbOf("ingest", "--input", "x")).isEqualTo(IngestCommand.class);
+    assertThat(Main.verbOf("--debug", "checkpoint", "status")).isEqualTo(CheckpointCommand.class);
+    // Everything else gets every verb: help needs them, and picocli suggests the closest one.
+    assertThat(Main.verbOf("help", "ingest")).isNull();
+    assertThat(Main.verbOf("--help")).isNull();
+    assertThat(Main.verbOf("ingets", "--input", "x")).isNull();
+    assertThat(Main.verbOf("@args.txt")).isNull();
+    assertThat(Main.verbOf()).isNull();
+  }
+
+  @Test
+  void aMistypedVerbIsAUsageErrorThatSuggestsTheVerb() {
+    CliRun run = waymark("ingets", "--input", "x");
+
+    assertThat(run.exitCode()).isEqualTo(2);
+    assertThat(run.err()).contains("Unmatched argument").contains("ingest");
   }
 
   @Test

@@ -82,6 +82,62 @@ class WaymarkJarIT {
   }
 
   @Test
+  void theClassDataArchiveBuiltWithTheJarMapsIntoThisJvmAndPrintsNothing() throws Exception {
+    // mvn package writes it (CdsTraining) and ./waymark passes it to `java`. With -Xshare:on the
+    // JVM exits with an error instead of running on without an archive that does not fit.
+    Path archive = JAR.resolveSibling("waymark.jsa").toAbsolutePath();
+    assertThat(archive).isRegularFile();
+
+    CliRun run =
+        run(
+            List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                "-Xshare:on",
+                "-XX:SharedArchiveFile=" + archive,
+                "-jar",
+                JAR.toAbsolutePath().toString(),
+                "--version"));
+
+    assertThat(run.exitCode()).as(run.toString()).isZero();
+    assertThat(run.out()).startsWith("waymark ").hasLineCount(1);
+    assertThat(run.err()).isEmpty();
+  }
+
+  @Test
+  void theLauncherRunsAVerbWithTheArchiveAndWithoutIt() throws Exception {
+    // A copy of the launcher beside a copy of the jar: with the archive newer than the jar, then
+    // with a stale one (older than the jar, which the launcher leaves out), then with none.
+    Path root = dir.resolve("root");
+    Path target = Files.createDirectories(root.resolve("waymark-cli/target"));
+    Files.copy(Path.of("..", "waymark"), root.resolve("waymark"));
+    Path jar = Files.copy(JAR, target.resolve("waymark.jar"));
+    Path archive = target.resolve("waymark.jsa");
+    // The archive names the jar it was built with, so a copied jar is not the same one: this
+    // checks the launcher's handling, not that the JVM maps it (the test above does).
+    Files.copy(JAR.resolveSibling("waymark.jsa"), archive);
+    Files.setLastModifiedTime(
+        archive,
+        java.nio.file.attribute.FileTime.fromMillis(
+            Files.getLastModifiedTime(jar).toMillis() + 5_000));
+    List<String> launcher = List.of(root.resolve("waymark").toString(), "--version");
+
+    CliRun fresh = run(launcher);
+    Files.setLastModifiedTime(
+        archive,
+        java.nio.file.attribute.FileTime.fromMillis(
+            Files.getLastModifiedTime(jar).toMillis() - 5_000));
+    CliRun stale = run(launcher);
+    Files.delete(archive);
+    CliRun none = run(launcher);
+
+    for (CliRun r : List.of(fresh, stale, none)) {
+      assertThat(r.exitCode()).as(r.toString()).isZero();
+      assertThat(r.out()).as(r.toString()).startsWith("waymark ").hasLineCount(1);
+      assertThat(r.err()).as(r.toString()).isEmpty();
+    }
+  }
+
+  @Test
   void theJarPrintsHelpWithExitCodes() throws Exception {
     CliRun run = java("checkpoint", "--help");
 

@@ -148,6 +148,12 @@ public final class IngestJob {
   private FileCheckpointStore fileStore;
   private JdbcCheckpointStore dbStore;
 
+  /**
+   * The connection {@link #prepare} opened, handed to the first partition attempt that asks, so
+   * that a run opens one connection before its first commit instead of two; guarded by this.
+   */
+  private Sink preparedSink;
+
   private IngestJob(IngestOptions options, IngestListener listener, PartitionHooks hooks) {
     this.o = options;
     this.listener = new SerialListener(listener);
@@ -243,6 +249,23 @@ public final class IngestJob {
       if (dbStore != null) {
         dbStore.close();
       }
+      closeQuietly(takePreparedSink());
+    }
+  }
+
+  private synchronized Sink takePreparedSink() {
+    Sink sink = preparedSink;
+    preparedSink = null;
+    return sink;
+  }
+
+  private static void closeQuietly(Sink sink) {
+    if (sink != null) {
+      try {
+        sink.close();
+      } catch (SQLException | RuntimeException e) {
+        // Unused, and its transaction is committed: nothing to lose.
+      }
     }
   }
 
@@ -276,7 +299,8 @@ public final class IngestJob {
     retrying(
         null,
         () -> {
-          try (Sink sink = Sink.open(o.db, spec)) {
+          Sink sink = Sink.open(o.db, spec);
+          try {
             // Refused before anything is created: a refused run leaves the database as it was.
             if (fileStore != null) {
               Optional<String> problem = sink.durabilityProblem();
@@ -293,6 +317,17 @@ public final class IngestJob {
             for (PartitionRun run : runs) {
               run.start = o.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
             }
+          } catch (SQLException | RuntimeException | Error e) {
+            try {
+              sink.close();
+            } catch (SQLException | RuntimeException suppressed) {
+              e.addSuppressed(suppressed);
+            }
+            throw e;
+          }
+          // No transaction is open on it (the last step committed or only read files).
+          synchronized (this) {
+            preparedSink = sink;
           }
           return null;
         });
@@ -520,7 +555,8 @@ public final class IngestJob {
     retrying(
         run,
         () -> {
-          try (Sink sink = Sink.open(o.db, spec)) {
+          Sink prepared = takePreparedSink();
+          try (Sink sink = prepared != null ? prepared : Sink.open(o.db, spec)) {
             int start = run.rescan ? 0 : resumeIndex(run, readCheckpoint(sink, run.id));
             run.pendingUnit = start;
             new UnitLoop(run, sink).run(start);

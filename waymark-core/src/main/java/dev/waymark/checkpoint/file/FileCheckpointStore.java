@@ -61,7 +61,6 @@ import java.util.concurrent.locks.ReentrantLock;
  * </ul>
  */
 public final class FileCheckpointStore implements CheckpointStore {
-  private static final System.Logger LOG = System.getLogger(FileCheckpointStore.class.getName());
 
   private final FileLayout layout;
   private final FileCheckpointReader reader;
@@ -558,7 +557,9 @@ public final class FileCheckpointStore implements CheckpointStore {
     } catch (IOException | RuntimeException e) {
       knownHistory.remove(partition);
       // The commit is durable already; a history entry left behind is pruned next time.
-      LOG.log(System.Logger.Level.WARNING, "Pruning history of " + where(partition) + " failed", e);
+      log()
+          .log(
+              System.Logger.Level.WARNING, "Pruning history of " + where(partition) + " failed", e);
     }
   }
 
@@ -613,7 +614,7 @@ public final class FileCheckpointStore implements CheckpointStore {
         if (AtomicFileWriter.isTempFile(p.getFileName().toString())) {
           try {
             fs.delete(p);
-            LOG.log(System.Logger.Level.DEBUG, "Deleted temp file left by a crash: " + p);
+            log().log(System.Logger.Level.DEBUG, "Deleted temp file left by a crash: " + p);
           } catch (IOException e) {
             throw new WaymarkException(
                 "Cannot delete "
@@ -626,6 +627,14 @@ public final class FileCheckpointStore implements CheckpointStore {
         }
       }
     }
+  }
+
+  /**
+   * The store's logger, looked up when something is logged (rarely): a logger in a static field
+   * would set up {@code java.util.logging} on every open, a measured part of a run's start-up.
+   */
+  private static System.Logger log() {
+    return System.getLogger(FileCheckpointStore.class.getName());
   }
 
   private void ensurePartitionDirs(String partition) {
