@@ -136,19 +136,37 @@ public final class JdbcCheckpointStore implements CheckpointStore {
   public static JdbcCheckpointStore open(
       ConnectionSource connections, String job, JdbcStoreOptions options) {
     Names.requireValid("job", job);
+    return onNewConnection(
+        connections,
+        "Cannot open the checkpoint tables for job '" + job + "': ",
+        (connection, dialect) -> {
+          createTables(connection);
+          lockAsWriter(connection, dialect, job);
+          long epoch = takeNextEpoch(connection, dialect, job);
+          return new JdbcCheckpointStore(connection, dialect, job, options, epoch, null);
+        });
+  }
+
+  /** Work on a connection just opened, which is closed again if the work fails. */
+  private interface OnConnection<T> {
+    T apply(Connection connection, Dialect dialect) throws SQLException;
+  }
+
+  /**
+   * Opens a connection (auto-commit off) and returns what {@code work} makes of it; if {@code work}
+   * fails, closes the connection, and reports a {@link SQLException} as a {@link WaymarkException}
+   * whose message is {@code failure} followed by the database's.
+   */
+  private static <T> T onNewConnection(
+      ConnectionSource connections, String failure, OnConnection<T> work) {
     Connection connection = null;
     try {
       connection = connections.open();
       connection.setAutoCommit(false);
-      Dialect dialect = Dialect.of(connection);
-      createTables(connection);
-      lockAsWriter(connection, dialect, job);
-      long epoch = takeNextEpoch(connection, dialect, job);
-      return new JdbcCheckpointStore(connection, dialect, job, options, epoch, null);
+      return work.apply(connection, Dialect.of(connection));
     } catch (SQLException e) {
       closeQuietly(connection);
-      throw new WaymarkException(
-          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
+      throw new WaymarkException(failure + e.getMessage(), e);
     } catch (RuntimeException e) {
       closeQuietly(connection);
       throw e;
@@ -168,35 +186,28 @@ public final class JdbcCheckpointStore implements CheckpointStore {
    */
   public static JdbcCheckpointStore openForRepair(ConnectionSource connections, String job) {
     Names.requireValid("job", job);
-    Connection connection = null;
-    try {
-      connection = connections.open();
-      connection.setAutoCommit(false);
-      Dialect dialect = Dialect.of(connection);
-      createTables(connection);
-      if (dialect == Dialect.POSTGRESQL && !advisoryLock(connection, "pg_try_advisory_lock", job)) {
-        String holders = holders(connection, job);
-        throw new LockHeldException(
-            "Job '"
-                + job
-                + "' is being written: a writer holds its checkpoint lock in the database ("
-                + holders
-                + "). A rollback or reset now would fence that run and make it stop. Wait for it"
-                + " to finish, or stop it (the lock goes with its connection, so there is nothing"
-                + " to release by hand), then run this command again.",
-            holders);
-      }
-      long epoch = takeNextEpoch(connection, dialect, job);
-      return new JdbcCheckpointStore(
-          connection, dialect, job, JdbcStoreOptions.ofDefaults(), epoch, null);
-    } catch (SQLException e) {
-      closeQuietly(connection);
-      throw new WaymarkException(
-          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeQuietly(connection);
-      throw e;
-    }
+    return onNewConnection(
+        connections,
+        "Cannot open the checkpoint tables for job '" + job + "': ",
+        (connection, dialect) -> {
+          createTables(connection);
+          if (dialect == Dialect.POSTGRESQL
+              && !advisoryLock(connection, "pg_try_advisory_lock", job)) {
+            String holders = holders(connection, job);
+            throw new LockHeldException(
+                "Job '"
+                    + job
+                    + "' is being written: a writer holds its checkpoint lock in the database ("
+                    + holders
+                    + "). A rollback or reset now would fence that run and make it stop. Wait for it"
+                    + " to finish, or stop it (the lock goes with its connection, so there is nothing"
+                    + " to release by hand), then run this command again.",
+                holders);
+          }
+          long epoch = takeNextEpoch(connection, dialect, job);
+          return new JdbcCheckpointStore(
+              connection, dialect, job, JdbcStoreOptions.ofDefaults(), epoch, null);
+        });
   }
 
   /**
@@ -286,22 +297,14 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       ConnectionSource connections, String job, JdbcStoreOptions options, PartitionFence fence) {
     Names.requireValid("job", job);
     Objects.requireNonNull(fence, "fence");
-    Connection connection = null;
-    try {
-      connection = connections.open();
-      connection.setAutoCommit(false);
-      Dialect dialect = Dialect.of(connection);
-      createTables(connection);
-      lockAsWriter(connection, dialect, job);
-      return new JdbcCheckpointStore(connection, dialect, job, options, 0, fence);
-    } catch (SQLException e) {
-      closeQuietly(connection);
-      throw new WaymarkException(
-          "Cannot open the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeQuietly(connection);
-      throw e;
-    }
+    return onNewConnection(
+        connections,
+        "Cannot open the checkpoint tables for job '" + job + "': ",
+        (connection, dialect) -> {
+          createTables(connection);
+          lockAsWriter(connection, dialect, job);
+          return new JdbcCheckpointStore(connection, dialect, job, options, 0, fence);
+        });
   }
 
   /**
@@ -313,23 +316,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
    */
   public static Reader reader(ConnectionSource connections, String job) {
     Names.requireValid("job", job);
-    Connection connection = null;
-    try {
-      connection = connections.open();
-      connection.setAutoCommit(false);
-      Dialect dialect = Dialect.of(connection);
-      requireTables(connection);
-      JdbcCheckpointStore store =
-          new JdbcCheckpointStore(connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0, null);
-      return new Reader(store);
-    } catch (SQLException e) {
-      closeQuietly(connection);
-      throw new WaymarkException(
-          "Cannot read the checkpoint tables for job '" + job + "': " + e.getMessage(), e);
-    } catch (RuntimeException e) {
-      closeQuietly(connection);
-      throw e;
-    }
+    return onNewConnection(
+        connections,
+        "Cannot read the checkpoint tables for job '" + job + "': ",
+        (connection, dialect) -> {
+          requireTables(connection);
+          return new Reader(
+              new JdbcCheckpointStore(
+                  connection, dialect, job, JdbcStoreOptions.ofDefaults(), 0, null));
+        });
   }
 
   /** The jobs with a checkpoint, a kept version or an epoch in the database, sorted by name. */
