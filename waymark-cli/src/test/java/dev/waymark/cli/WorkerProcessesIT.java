@@ -216,18 +216,20 @@ class WorkerProcessesIT {
     IngestChild heir = worker("3s");
 
     signal(zombie, "STOP");
-    // Whatever the zombie has in flight now could only commit after its lease is taken.
+    // A statement the zombie sent just before the signal (a COMMIT among them) still runs on the
+    // server; once its connections are quiet, nothing it has in flight can commit until it resumes.
+    waitUntilQuiet(zombieId);
     List<Long> zombieTransactions = openTransactionsOf(zombieId);
     Map<String, Long> before = epochsOwnedBy(zombieId);
     assertThat(before).as("partitions the zombie owns when paused").isNotEmpty();
+    // What the zombie committed before its pause, read now: the heir, once in, may commit more
+    // than the ten versions the history keeps, and the zombie's would then be gone from it.
+    Map<String, Long> committedAtPause = committedFiles(before);
     waitFor(
         "another worker to take over a partition of the paused zombie",
         () -> !changedEpochs(before).isEmpty(),
         heir);
     Map<String, Long> taken = changedEpochs(before);
-    // What the zombie committed before its pause: its epoch's versions in the history (the heir's
-    // are newer; ten are kept, and the heir, just in, has committed few if any).
-    Map<String, Long> committedAtTakeover = committedFiles(before, taken.keySet());
     int linesBeforeResume = zombie.lines().size();
     signal(zombie, "CONT");
 
@@ -247,10 +249,10 @@ class WorkerProcessesIT {
                   l.startsWith("lost partition " + p + " at epoch " + before.get(p) + ": ")
                       && l.contains(" holds it at epoch "));
       // A line printed after the resume may report a commit made before the pause; one beyond
-      // the partition's checkpoint at the takeover would be a commit after the lease was lost.
+      // the partition's checkpoint at the pause would be a commit after the lease was lost.
       assertThat(afterResume)
           .as("files of partition %s the zombie committed after losing it", p)
-          .noneMatch(l -> fileNumber(l, p) > committedAtTakeover.get(p));
+          .noneMatch(l -> fileNumber(l, p) > committedAtPause.get(p));
     }
     // Two ways the zombie can learn it was fenced, depending on which comes first after SIGCONT:
     // its unit's commit is refused by the epoch, or its heartbeat sees the lease gone and the unit
@@ -471,22 +473,18 @@ class WorkerProcessesIT {
     return m.lookingAt() && m.group(1).equals(p) ? Long.parseLong(m.group(2)) : 0;
   }
 
-  /**
-   * For each of {@code partitions}, the most files its checkpoint history records at the epoch in
-   * {@code epochs}: how far that owner got.
-   */
-  private Map<String, Long> committedFiles(
-      Map<String, Long> epochs, java.util.Set<String> partitions) {
+  /** For each partition in {@code epochs}, the files its checkpoint records at that epoch. */
+  private Map<String, Long> committedFiles(Map<String, Long> epochs) {
     Map<String, Long> files = new TreeMap<>();
     try (JdbcCheckpointStore.Reader store =
         JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
-      for (String p : partitions) {
+      for (Map.Entry<String, Long> e : epochs.entrySet()) {
         files.put(
-            p,
-            store.history(p).stream()
-                .filter(c -> c.epoch() == epochs.get(p))
-                .mapToLong(c -> c.cursor().number(Cursor.FILES).orElseThrow())
-                .max()
+            e.getKey(),
+            store
+                .read(e.getKey())
+                .filter(c -> c.epoch() == e.getValue())
+                .map(c -> c.cursor().number(Cursor.FILES).orElseThrow())
                 .orElse(0L));
       }
     }
@@ -589,6 +587,31 @@ class WorkerProcessesIT {
       }
     }
     return epochs;
+  }
+
+  /**
+   * Waits until none of the worker's data connections is running a statement, twice in a row 100 ms
+   * apart: what a stopped worker had sent has then finished on the server.
+   */
+  private void waitUntilQuiet(String worker) throws Exception {
+    int quiet = 0;
+    long deadline = System.nanoTime() + WAIT.toNanos();
+    while (quiet < 2) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("worker " + worker + "'s statements never finished");
+      }
+      Thread.sleep(100);
+      quiet =
+          target.count(
+                      "SELECT COUNT(*) FROM pg_stat_activity WHERE state <> 'idle'"
+                          + " AND state <> 'idle in transaction'"
+                          + " AND application_name = 'waymark worker "
+                          + worker
+                          + "'")
+                  == 0
+              ? quiet + 1
+              : 0;
+    }
   }
 
   /**
