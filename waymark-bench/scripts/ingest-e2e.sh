@@ -11,6 +11,7 @@
 #   wm-pg       waymark ingest into PostgreSQL, default settings (1 s units, file checkpoint store)
 #   wm-pg-1     the same with --commit-every 1
 #   wm-pg-1-db  --commit-every 1 --checkpoint-store db
+#   wm-pg-p2, wm-pg-p4  --partitions 2 / 4 (workers: min(P, cores)); only when named in VARIANTS
 #   floor       psql: \copy of the precomputed rows into an unlogged staging table + one INSERT ... SELECT ...
 #               ON CONFLICT DO NOTHING, in one transaction
 #   wm-sqlite   waymark ingest into SQLite, default settings
@@ -37,6 +38,11 @@ BENCH_LIB="${BENCH_LIB:-$root/waymark-bench/target/lib}"
 SB_CP="$BENCH_CLASSES:$BENCH_LIB/*"   # the Spring Batch peer's own class path
 REF="${REF:-/work/shared/reference/reference_pipeline.py}"
 JAVA="${JAVA:-java}"
+# As ./waymark runs it: with the class-data sharing archive built beside the jar, when it is newer than the jar
+# (NO_CDS=1: without). Old jars run without one.
+JSA="${JSA:-$(dirname "$JAR")/waymark.jsa}"
+cds=()
+if [ -z "${NO_CDS:-}" ] && [ -f "$JSA" ] && [ "$JSA" -nt "$JAR" ]; then cds=("-XX:SharedArchiveFile=$JSA" "-Xlog:cds*=off"); fi
 feed="$WORK/feed$FILES"
 rows="$WORK/rows$FILES.tsv"
 log="$WORK/log"
@@ -56,7 +62,7 @@ distinct="$(cut -f1 "$rows" | sort -u | wc -l)"
 
 {
   echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MB"
-  echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); $("$JAVA" -version 2>&1 | head -1); $(pg -d "$DB" -c 'SHOW server_version')"
+  echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); $("$JAVA" -version 2>&1 | head -1); $(pg -d "$DB" -c 'SHOW server_version'); CDS archive: ${cds[0]:-none}"
   echo "# feed $feed: $FILES files, $(wc -l < "$rows") rows, $distinct distinct; $ROUNDS rounds"
 } | tee "$results"
 
@@ -92,12 +98,12 @@ run_python() {
 }
 
 run_waymark() { # $1 variant, $2 round, $3 db url, rest: extra flags
-  local name=$1 round=$2 url=$3 jar=$JAR; shift 3
-  if [[ $name == *-old ]]; then jar=$JAR_OLD; fi
+  local name=$1 round=$2 url=$3 jar=$JAR opts=("${cds[@]}"); shift 3
+  if [[ $name == *-old ]]; then jar=$JAR_OLD; opts=(); fi
   if [[ $url == jdbc:postgresql* ]]; then reset_pg; else rm -f "$WORK/wm.db" "$WORK/wm.db-wal" "$WORK/wm.db-shm"; fi
   rm -rf "$WORK/state"
   local t0 t1; t0=$(now_ms)
-  /usr/bin/time -v -o "$log/$name.time" "$JAVA" -jar "$jar" ingest --input "$feed" --db "$url" --table wm_e2e \
+  /usr/bin/time -v -o "$log/$name.time" "$JAVA" ${opts[@]+"${opts[@]}"} -jar "$jar" ingest --input "$feed" --db "$url" --table wm_e2e \
     --job e2e --state "$WORK/state" --summary-json "$log/$name.json" "$@" | stamp "$log/$name.log" "$t0" "$log/$name.first"
   t1=$(now_ms)
   local rss units inner n
@@ -144,6 +150,8 @@ run_variant() {
     wm-pg) run_waymark wm-pg "$2" "$URL" ;;
     wm-pg-1) run_waymark wm-pg-1 "$2" "$URL" --commit-every 1 ;;
     wm-pg-db) run_waymark wm-pg-db "$2" "$URL" --checkpoint-store db ;;
+    wm-pg-p2) run_waymark wm-pg-p2 "$2" "$URL" --partitions 2 ;;
+    wm-pg-p4) run_waymark wm-pg-p4 "$2" "$URL" --partitions 4 ;;
     wm-pg-1-db) run_waymark wm-pg-1-db "$2" "$URL" --commit-every 1 --checkpoint-store db ;;
     floor) run_floor "$2" ;;
     wm-sqlite) run_waymark wm-sqlite "$2" "jdbc:sqlite:$WORK/wm.db" ;;
@@ -171,7 +179,7 @@ mapfile -t names < <(ls "$feed" | sort)   # (not "| head" in a pipeline: SIGPIPE
 for f in "${names[@]:0:$K}"; do ln -s "$feed/$f" "$WORK/partial/$f"; done
 "$JAVA" -jar "$JAR" ingest --input "$WORK/partial" --db "$URL" --table wm_e2e --job e2e --state "$WORK/state" > "$log/resume-prefix.log"
 t0=$(now_ms)
-/usr/bin/time -v -o "$log/wm-pg-resume.time" "$JAVA" -jar "$JAR" ingest --input "$feed" --db "$URL" --table wm_e2e \
+/usr/bin/time -v -o "$log/wm-pg-resume.time" "$JAVA" ${cds[@]+"${cds[@]}"} -jar "$JAR" ingest --input "$feed" --db "$URL" --table wm_e2e \
   --job e2e --state "$WORK/state" --summary-json "$log/wm-pg-resume.json" | stamp "$log/wm-pg-resume.log" "$t0" "$log/wm-pg-resume.first"
 t1=$(now_ms)
 record wm-pg-resume 1 $((t1 - t0)) "rows=$(count wm_e2e) resumed_at=$(head -1 "$log/wm-pg-resume.log" | tr ' ' '_') first_commit_ms=$(cat "$log/wm-pg-resume.first")"
@@ -206,6 +214,9 @@ def ratio(a, b): return med[a] / med[b] if a in med and b in med else float("nan
 print("\nratios of median wall times (target in brackets)")
 print(f"  rows/s  wm-pg   / python      = {ratio('python','wm-pg'):6.2f}x   [>= 10]")
 print(f"  rows/s  wm-pg-1 / python      = {ratio('python','wm-pg-1'):6.2f}x   [>= 10]")
+print(f"  rows/s  floor / python        = {ratio('python','floor'):6.2f}x   (psql COPY + one INSERT: what the 10x asks of Waymark, set against the floor)")
+for v in ("wm-pg-p2", "wm-pg-p4"):
+    if v in med: print(f"  rows/s  {v} / python     = {ratio('python',v):6.2f}x   time {v} / floor = {ratio(v,'floor'):6.2f}x")
 print(f"  time    wm-pg   / floor       = {ratio('wm-pg','floor'):6.2f}x   [<= 1.5]")
 print(f"  time    wm-pg-1 / floor       = {ratio('wm-pg-1','floor'):6.2f}x   [<= 3]")
 print(f"  time    wm-sqlite / sqlite-base = {ratio('wm-sqlite','sqlite-base'):6.2f}x [<= 1.3]")

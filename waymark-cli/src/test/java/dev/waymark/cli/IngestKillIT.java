@@ -25,9 +25,11 @@ import org.junit.jupiter.api.io.TempDir;
  * {@code waymark ingest} in a real child JVM, SIGKILLed at random instants and started again until
  * it completes, in four campaigns: SQLite and PostgreSQL, each with the file and the db checkpoint
  * store. Every restart must resume right after the last file the killed run reported, or one unit
- * later (committed but not yet reported); the first file it redoes must be all new or, with the
- * file store only, all duplicate (its rows committed, its checkpoint not): a unit is never half
- * there. Each campaign ends with the table equal to an uninterrupted run's, row for row.
+ * later (committed and checkpointed but not yet reported); the first file it redoes must be all new
+ * or, with the file store only, all duplicate (its rows committed, its checkpoint not), and so may
+ * the second if the first was (the file store's checkpoint is written beside the next unit, so it
+ * trails the data by up to one unit): a unit is never half there. Each campaign ends with the table
+ * equal to an uninterrupted run's, row for row.
  *
  * <p>System properties: {@code waymark.ingestkill.seed} (printed by each run) and {@code
  * waymark.ingestkill.kills} (default 32). Replay: {@code mvn -B verify -pl waymark-cli -am
@@ -178,17 +180,30 @@ class IngestKillIT {
               .isBetween(reported, reported + 1);
           String found = next - 1 > reported ? "one committed file not yet reported" : "";
           List<String> files = lines.stream().filter(l -> l.startsWith("[")).toList();
+          boolean redoneBefore = false; // the files before this one were all duplicates
           for (int i = 0; i < files.size(); i++) {
             String expectedPrefix = "[" + (next + i) + "/" + FILES + "] ";
             assertThat(files.get(i)).as(where).startsWith(expectedPrefix);
             String name = FeedGenerator.fileName(next - 1 + i);
             String got = files.get(i).substring(expectedPrefix.length() + name.length() + 2);
             String expected = reference.get(name);
-            if (i == 0 && !got.equals(expected) && config.store().equals("file")) {
+            String[] p = expected.split("[ ,]+");
+            String allDuplicate =
+                "0 new, " + (Long.parseLong(p[0]) + Long.parseLong(p[2])) + " duplicate";
+            if ((i == 0 || i == 1 && redoneBefore)
+                && got.equals(allDuplicate)
+                && config.store().equals("file")) {
               // Its rows committed before the kill, its checkpoint did not: all duplicates now.
-              String[] p = expected.split("[ ,]+");
-              expected = "0 new, " + (Long.parseLong(p[0]) + Long.parseLong(p[2])) + " duplicate";
-              found = "rows of the next unit committed, its checkpoint not";
+              if (!got.equals(expected)) {
+                found =
+                    i == 0
+                        ? "rows of the next unit committed, its checkpoint not"
+                        : "rows of the next two units committed, their checkpoints not";
+              }
+              expected = allDuplicate;
+              redoneBefore = true;
+            } else {
+              redoneBefore = false;
             }
             assertThat(got).as("file %s; %s", name, where).isEqualTo(expected);
           }

@@ -109,6 +109,11 @@ public final class Faults {
             + " crash-before-global-complete:N, crash-mid-relayout:N, pause-before-commit:N");
   }
 
+  /** Whether no crash or pause is armed (an observer alone changes nothing). */
+  boolean isNone() {
+    return point == null;
+  }
+
   /** Whether a crash (not a pause) is armed for {@code p} in unit {@code unitNumber}. */
   boolean armed(Point p, long unitNumber) {
     return point == p && unit == unitNumber && !pause;

@@ -43,6 +43,10 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.ThreadLocalRandom;
@@ -61,6 +65,16 @@ import java.util.function.Supplier;
  *       committed in one transaction; only then is the checkpoint written (file store), or the
  *       checkpoint row is updated inside that same transaction (db store). A crash between the two
  *       (file store) redoes the unit, which the dedup key makes harmless.
+ *   <li><b>The file store's checkpoint runs beside the next unit.</b> Its write (temp file, fsync,
+ *       rename, directory fsync) goes to a thread of the partition's own once the unit's data has
+ *       committed, while the writer starts the next unit; before the next unit's checkpoint, and
+ *       before the partition's attempt ends in any way, the writer waits for it. So checkpoints are
+ *       written in order, one at a time, each after its own data committed, and the checkpoint
+ *       trails the data by at most one unit (a crash then redoes at most two units, which the dedup
+ *       key makes harmless). A unit is reported (its file lines, its global checkpoint marker) only
+ *       once its checkpoint is written. With {@code --commit-every 1} this hid most of the
+ *       checkpoint's cost (BENCHMARKS.md, session 4). With {@code WAYMARK_FAULT} set, the write
+ *       stays in line, so that a crash point leaves exactly the state it names.
  *   <li><b>Resume by name.</b> The cursor is the last committed file and the count of files at or
  *       before it. The next file is found by binary search; if the count no longer matches (a late
  *       or deleted file), the run stops and offers {@code --rescan}.
@@ -803,13 +817,56 @@ public final class IngestJob {
     private final List<Integer> pendingAt = new ArrayList<>();
     private int pendingRows;
 
+    /**
+     * Writes the file store's checkpoints beside the next unit (see the design notes), or null: the
+     * db store, or a fault armed.
+     */
+    private final ExecutorService checkpointWriter;
+
+    /** The checkpoint being written, and the unit it is for, reported once it is written. */
+    private Future<?> checkpointInFlight;
+
+    private CommittedUnit unitInFlight;
+
     UnitLoop(PartitionRun run, Sink sink) {
       this.run = run;
       this.listing = run.listing;
       this.sink = sink;
+      this.checkpointWriter =
+          fileStore != null && o.faults.isNone()
+              ? Executors.newSingleThreadExecutor(
+                  r -> {
+                    Thread t = new Thread(r, "waymark checkpoint " + run.id);
+                    t.setDaemon(true);
+                    return t;
+                  })
+              : null;
     }
 
     void run(int start) throws SQLException {
+      Throwable failed = null;
+      try {
+        runUnits(start);
+      } catch (SQLException | RuntimeException | Error e) {
+        failed = e;
+        throw e;
+      } finally {
+        try {
+          awaitCheckpoint(); // a retry reads the checkpoint: it must be the last one written
+        } catch (RuntimeException | Error e) {
+          if (failed == null) {
+            throw e;
+          }
+          failed.addSuppressed(e);
+        } finally {
+          if (checkpointWriter != null) {
+            checkpointWriter.shutdown();
+          }
+        }
+      }
+    }
+
+    private void runUnits(int start) throws SQLException {
       if (start >= listing.size()) {
         return;
       }
@@ -997,29 +1054,90 @@ public final class IngestJob {
       }
       PartitionHooks.UnitCounts counts = new PartitionHooks.UnitCounts(unit.size(), read, inserted);
       o.faults.maybeCrash(Faults.Point.BEFORE_COMMIT, number);
+      CommittedUnit committed = new CommittedUnit(cursor, List.copyOf(unit));
+      unit.clear();
       if (dbStore != null) {
         dbStore.commit(sink.connection(), run.id, cursor);
         hooks.beforeCommit(run.id, sink.connection(), cursor, counts);
         o.faults.maybeCrash(Faults.Point.MID_CHECKPOINT, number);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
+        afterCommit();
+        report(committed);
       } else {
         hooks.beforeCommit(run.id, sink.connection(), cursor, counts);
         sink.commit();
         o.faults.maybeCrash(Faults.Point.AFTER_COMMIT, number);
-        checkpointFs.haltInUnit.set(
-            o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0);
-        fileStore.commit(run.id, cursor);
+        afterCommit();
+        awaitCheckpoint(); // the previous unit's: one at a time, in order
+        if (checkpointWriter != null) {
+          unitInFlight = committed;
+          checkpointInFlight = checkpointWriter.submit(() -> fileStore.commit(run.id, cursor));
+        } else {
+          checkpointFs.haltInUnit.set(
+              o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0);
+          fileStore.commit(run.id, cursor);
+          report(committed);
+        }
       }
+    }
+
+    /** What follows a unit's data commit at once, whether or not its checkpoint is written yet. */
+    private void afterCommit() {
       unitsCommitted.incrementAndGet();
       run.filePerStatement = false;
+      run.unitNumber = 0;
+    }
+
+    /**
+     * Waits for the checkpoint in flight, if any, and reports its unit. The wait is not
+     * interruptible: the write is short, and returning before it ends would let a retry read the
+     * checkpoint while it is being written.
+     */
+    private void awaitCheckpoint() {
+      if (checkpointInFlight == null) {
+        return;
+      }
+      Future<?> write = checkpointInFlight;
+      CommittedUnit committed = unitInFlight;
+      checkpointInFlight = null;
+      unitInFlight = null;
+      boolean interrupted = false;
+      try {
+        while (true) {
+          try {
+            write.get();
+            break;
+          } catch (InterruptedException e) {
+            interrupted = true;
+          } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof RuntimeException r) {
+              throw r;
+            }
+            if (cause instanceof Error err) {
+              throw err;
+            }
+            throw new IllegalStateException(cause);
+          }
+        }
+      } finally {
+        if (interrupted) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      report(committed);
+    }
+
+    /** Counts and reports a unit whose data committed and whose checkpoint is written. */
+    private void report(CommittedUnit committed) {
+      Cursor cursor = committed.cursor;
       // A retry resumes from what this run has committed; before the rescan's first commit, the
       // old checkpoint is still the one that does not match the listing, so a retry rescans.
       run.rescan = false;
-      run.unitNumber = 0;
       run.units++;
       run.lastCursor = cursor;
-      for (FileResult f : unit) {
+      for (FileResult f : committed.files) {
         run.filesCommitted++;
         run.rowsRead += f.read;
         run.newRows += f.inserted;
@@ -1044,10 +1162,12 @@ public final class IngestJob {
               f.index, listing.size(), listing.name(f.index), f.inserted, f.read - f.inserted);
         }
       }
-      unit.clear();
       hooks.unitCommitted(run.id, cursor);
     }
   }
+
+  /** A unit whose data committed: its checkpoint's cursor and its files. */
+  private record CommittedUnit(Cursor cursor, List<FileResult> files) {}
 
   /** Rolls the attempt back to the checkpoint and runs it again; see {@code unstorable}. */
   private static final class ReplayUnit extends RuntimeException {

@@ -113,6 +113,50 @@ abstract class IngestJobContractTest {
         .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
   }
 
+  /**
+   * The file store's checkpoint is written beside the next unit (IngestJob's design notes): it must
+   * never lead the data, trail it by more than one unit, or be reported before it is written.
+   */
+  @Test
+  void theFileCheckpointTrailsTheDataByAtMostOneUnitAndAFileIsReportedOnlyOnceCheckpointed() {
+    List<String> problems = Collections.synchronizedList(new ArrayList<>());
+    List<Long> checkpointedAtReport = Collections.synchronizedList(new ArrayList<>());
+    PartitionHooks watch =
+        new PartitionHooks() {
+          @Override
+          public void beforeCommit(String partition, Connection tx, Cursor cursor) {
+            long unit = cursor.number(Cursor.FILES).orElseThrow(); // one file per unit
+            long written = checkpointedFiles();
+            if (written > unit - 1 || written < unit - 2) {
+              problems.add("before unit " + unit + "'s commit the checkpoint held " + written);
+            }
+          }
+        };
+    IngestJob.run(
+        options().commitPolicy(CommitPolicy.everyFiles(1)).build(),
+        new IngestListener() {
+          @Override
+          public void fileCommitted(int i, int total, String name, long n, long d) {
+            long written = checkpointedFiles();
+            checkpointedAtReport.add(written);
+            if (written < i + 1) {
+              problems.add("file " + (i + 1) + " reported with the checkpoint at " + written);
+            }
+          }
+        },
+        watch);
+    assertThat(problems).isEmpty();
+    assertThat(checkpointedAtReport).hasSize(12);
+    assertThat(checkpointedFiles()).isEqualTo(12);
+  }
+
+  private long checkpointedFiles() {
+    return FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+        .read()
+        .map(c -> c.cursor().number(Cursor.FILES).orElseThrow())
+        .orElse(0L);
+  }
+
   @Test
   void withATimedPolicyTheFirstUnitOfEachRunIsItsFirstFileAlone() throws Exception {
     // An hour per unit: without the rule, each run below would be a single unit.
