@@ -189,7 +189,8 @@ class IngestFaultsIT {
           .contains("To fix: give the user running waymark access to it.")
           .contains(
               "The checkpoint was not moved past the last unit whose checkpoint was written;"
-                  + " rows of the failed unit may already be in the table and are skipped as"
+                  + " rows of the failed unit (with the file store, also of the unit before it)"
+                  + " may already be in the table and are skipped as"
                   + " duplicates on the rerun. Run the same command again afterwards.");
       System.out.print("the job said: " + child.err());
       assertThat(child.out()).doesNotContain("retrying");

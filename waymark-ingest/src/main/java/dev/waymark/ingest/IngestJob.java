@@ -613,7 +613,8 @@ public final class IngestJob {
                     + ". To fix: "
                     + fix.get()
                     + ". The checkpoint was not moved past the last unit whose checkpoint was"
-                    + " written; rows of the failed unit may already be in the table and are"
+                    + " written; rows of the failed unit (with the file store, also of the unit"
+                    + " before it) may already be in the table and are"
                     + " skipped as duplicates on the rerun. Run the same command again afterwards.",
                 e);
           }
@@ -854,7 +855,13 @@ public final class IngestJob {
         try {
           awaitCheckpoint(); // a retry reads the checkpoint: it must be the last one written
         } catch (RuntimeException | Error e) {
-          if (failed == null) {
+          // A checkpoint that could not be written (a full or read-only state directory) wins:
+          // under a ReplayUnit (which carries no suppressed exceptions) the retry would commit
+          // and fail the same way without end, and under a bad file it would go unsaid.
+          if (!(failed instanceof Error)) {
+            if (failed != null) {
+              e.addSuppressed(failed);
+            }
             throw e;
           }
           failed.addSuppressed(e);
@@ -882,6 +889,9 @@ public final class IngestJob {
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
+          if (checkpointInFlight != null && checkpointInFlight.isDone()) {
+            awaitCheckpoint(); // report the last unit as soon as its checkpoint is written
+          }
           if (pendingRows >= batchRows) {
             flush();
           }
@@ -1071,8 +1081,8 @@ public final class IngestJob {
         afterCommit();
         awaitCheckpoint(); // the previous unit's: one at a time, in order
         if (checkpointWriter != null) {
-          unitInFlight = committed;
           checkpointInFlight = checkpointWriter.submit(() -> fileStore.commit(run.id, cursor));
+          unitInFlight = committed;
         } else {
           checkpointFs.haltInUnit.set(
               o.faults.armed(Faults.Point.MID_CHECKPOINT, number) ? number : 0);
@@ -1111,6 +1121,7 @@ public final class IngestJob {
           } catch (InterruptedException e) {
             interrupted = true;
           } catch (ExecutionException e) {
+            run.pendingUnit = committed.files.get(0).index; // where a rerun resumes
             Throwable cause = e.getCause();
             if (cause instanceof RuntimeException r) {
               throw r;
