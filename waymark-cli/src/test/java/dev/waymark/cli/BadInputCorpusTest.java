@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.cli.BadInputCorpus.Case;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import java.nio.file.Files;
 import java.nio.file.Path;

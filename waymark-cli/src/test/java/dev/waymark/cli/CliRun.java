@@ -17,6 +17,11 @@ record CliRun(int exitCode, String out, String err) {
     return new CliRun(code, out.toString(), err.toString());
   }
 
+  /** Stdout's lines, none if it printed nothing. */
+  List<String> lines() {
+    return out.isEmpty() ? List.of() : List.of(out.split("\n"));
+  }
+
   /** Stdout parsed as the one JSON object that {@code --json} prints. */
   @SuppressWarnings("unchecked")
   Map<String, Object> json() {

@@ -6,7 +6,6 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
-import dev.waymark.cli.IngestTarget.CliRun;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.charset.StandardCharsets;

@@ -6,7 +6,6 @@ import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
 import java.nio.file.Path;

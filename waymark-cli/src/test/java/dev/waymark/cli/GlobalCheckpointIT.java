@@ -8,7 +8,6 @@ import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
 import java.nio.file.Files;

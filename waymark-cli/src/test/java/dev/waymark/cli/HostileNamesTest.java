@@ -3,7 +3,6 @@ package dev.waymark.cli;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Cursor;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -6,7 +6,6 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.AtomicFileWriter;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
 import java.io.IOException;

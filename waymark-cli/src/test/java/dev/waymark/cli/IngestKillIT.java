@@ -82,7 +82,7 @@ class IngestKillIT {
     Map<Db, SortedMap<String, String>> referenceContent = new EnumMap<>(Db.class);
     for (Db db : Db.values()) {
       try (IngestTarget t = IngestTarget.fresh(db, tmp)) {
-        IngestTarget.CliRun run = IngestTarget.runInProcess(t.ingestArgs(feed, "file", "1"));
+        CliRun run = IngestTarget.runInProcess(t.ingestArgs(feed, "file", "1"));
         assertThat(run.exitCode()).as(run.toString()).isZero();
         referenceLines.put(db, IngestCrashPointsIT.fileLines(run.lines()));
         referenceContent.put(db, t.content());

@@ -102,7 +102,7 @@ class IngestPartitionsIT {
     Map<String, Set<String>> occurrences = occurrences(feed);
     SortedMap<String, String> reference;
     try (IngestTarget t = IngestTarget.fresh(db, tmp)) {
-      IngestTarget.CliRun run = IngestTarget.runInProcess(t.ingestArgs(feed, store, "1"));
+      CliRun run = IngestTarget.runInProcess(t.ingestArgs(feed, store, "1"));
       assertThat(run.exitCode()).as(run.toString()).isZero();
       reference = payloads(t.content());
     }
@@ -176,7 +176,7 @@ class IngestPartitionsIT {
         IngestTarget target = IngestTarget.fresh(db, tmp)) {
       assertThat(IngestTarget.runInProcess(reference.ingestArgs(feed, store, "1")).exitCode())
           .isZero();
-      IngestTarget.CliRun four =
+      CliRun four =
           IngestTarget.runInProcess(target.ingestArgs(feed, store, "1", "--partitions", "4"));
       assertThat(four.exitCode()).as(four.toString()).isZero();
 
@@ -198,14 +198,14 @@ class IngestPartitionsIT {
           .as("old partitions still holding a checkpoint")
           .isEqualTo(2);
 
-      IngestTarget.CliRun refused =
+      CliRun refused =
           IngestTarget.runInProcess(target.ingestArgs(feed, store, "1", "--partitions", "2"));
       assertThat(refused.exitCode()).as(refused.toString()).isEqualTo(2);
       assertThat(refused.err())
           .contains("was run with 4 partitions (hash crc32c-utf8-mod), as recorded in ")
           .contains("--partitions 2 --rescan");
 
-      IngestTarget.CliRun rescan = IngestTarget.runInProcess(two);
+      CliRun rescan = IngestTarget.runInProcess(two);
       assertThat(rescan.exitCode()).as(rescan.toString()).isZero();
       assertThat(layout(target, store)).contains(new PartitionLayout(2, Partitioning.HASH));
       assertSameRecords(

@@ -175,16 +175,4 @@ final class IngestTarget implements AutoCloseable {
   public String toString() {
     return db.name().toLowerCase(java.util.Locale.ROOT);
   }
-
-  /** What a CLI run returned. */
-  record CliRun(int exitCode, String out, String err) {
-    List<String> lines() {
-      return out.isEmpty() ? List.of() : List.of(out.split("\n"));
-    }
-
-    @Override
-    public String toString() {
-      return "exit " + exitCode + "\nstdout:\n" + out + "stderr:\n" + err;
-    }
-  }
 }

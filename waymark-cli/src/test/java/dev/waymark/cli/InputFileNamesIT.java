@@ -60,7 +60,7 @@ class InputFileNamesIT {
     String db = "jdbc:sqlite:" + tmp.resolve("w.db");
     Path state = tmp.resolve("state");
 
-    IngestTarget.CliRun run =
+    CliRun run =
         IngestTarget.runInProcess(
             List.of("ingest", "--input", feed.toString(), "--db", db, "--state", state.toString()));
 
@@ -78,7 +78,7 @@ class InputFileNamesIT {
     assertThat(tableRows(db)).as("rows in the table").isZero();
 
     // Narrowing the glob past them is one of the fixes the message offers.
-    IngestTarget.CliRun narrowed =
+    CliRun narrowed =
         IngestTarget.runInProcess(
             List.of(
                 "ingest",

@@ -10,7 +10,6 @@ import dev.waymark.checkpoint.global.PartitionMark;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
-import dev.waymark.cli.IngestTarget.CliRun;
 import dev.waymark.cli.IngestTarget.Db;
 import dev.waymark.ingest.FeedGenerator;
 import dev.waymark.ingest.Partitioning;
