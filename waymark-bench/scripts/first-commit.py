@@ -52,6 +52,23 @@ def cpu_ms(pid):
         return None
 
 
+def thread_cpu_ms(pid):
+    """CPU ms so far of each thread of the process, summed by thread name (JIT and GC threads grouped)."""
+    groups = {}
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/stat") as f:
+                head, fields = f.read().rsplit(")", 1)
+            name = head.split("(", 1)[1]
+            name = ("JIT" if name.startswith(("C1 Comp", "C2 Comp")) else
+                    "GC" if name.startswith(("GC Thr", "G1 ")) else name)
+            ms = (int(fields.split()[11]) + int(fields.split()[12])) * 1000 / os.sysconf("SC_CLK_TCK")
+            groups[name] = groups.get(name, 0) + ms
+    except (OSError, IndexError, ValueError):
+        pass
+    return groups
+
+
 def loadavg():
     with open("/proc/loadavg") as f:
         return " ".join(f.read().split()[:3])
@@ -65,6 +82,7 @@ def main():
     ap.add_argument("--files", type=int, default=14200)
     ap.add_argument("--work", default="/tmp/waymark-first-commit")
     ap.add_argument("--full", action="store_true", help="let each run finish; also report its wall time")
+    ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms at the first commit")
     ap.add_argument("--setup-jar", help="jar for generate and the prefix run (default: the first variant's)")
     args = ap.parse_args()
     dbs = args.db or ["pg", "sqlite"]
@@ -151,6 +169,9 @@ def main():
             if line.startswith("["):
                 first_commit = now
                 cpu = cpu_ms(p.pid)
+                if args.threads:
+                    busy = sorted(thread_cpu_ms(p.pid).items(), key=lambda kv: -kv[1])
+                    err_lines.append("THREADS " + " ".join(f"{k.replace(' ', '_')}={v:.0f}" for k, v in busy if v > 0))
                 if not args.full:
                     p.send_signal(signal.SIGKILL)
                     break

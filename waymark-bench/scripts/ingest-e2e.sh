@@ -13,13 +13,14 @@
 #   wm-pg-1-db  --commit-every 1 --checkpoint-store db
 #   wm-pg-p2, wm-pg-p4  --partitions 2 / 4 (workers: min(P, cores)); only when named in VARIANTS
 #   floor       psql: \copy of the precomputed rows into an unlogged staging table + one INSERT ... SELECT ...
-#               ON CONFLICT DO NOTHING, in one transaction
+#               ON CONFLICT DO NOTHING, in one transaction, into a table defined as Waymark's (key COLLATE "C")
 #   wm-sqlite   waymark ingest into SQLite, default settings
 #   sqlite-base plain JDBC batch insert of the precomputed rows, one transaction, same pragmas (WAL, FULL)
 #   spring-batch the Spring Batch 6 peer (SpringBatchIngest): chunk-oriented step, JsonItemReader,
 #               JdbcBatchItemWriter with ON CONFLICT, reWriteBatchedInserts=true, JDBC job repository;
-#               its repository and table are created fresh before the timed run
-# With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change).
+#               its repository and table (defined as Waymark's) are created fresh before the timed run
+# With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change);
+# the old jar runs with the waymark.jsa beside it if that is newer (an archive maps only at the path it was built at).
 # JAR, BENCH_CLASSES, BENCH_LIB, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
 # Then once: resume at the proportional point of file 8,217 of 14,200 (time to first commit, full run time),
 # and the per-unit cost of each checkpoint store (CheckpointCost) for the checkpoint share.
@@ -43,6 +44,10 @@ JAVA="${JAVA:-java}"
 JSA="${JSA:-$(dirname "$JAR")/waymark.jsa}"
 cds=()
 if [ -z "${NO_CDS:-}" ] && [ -f "$JSA" ] && [ "$JSA" -nt "$JAR" ]; then cds=("-XX:SharedArchiveFile=$JSA" "-Xlog:cds*=off"); fi
+# and with the collector ./waymark chooses (GC=G1 for the JVM's default); old jars run as their launcher ran them
+# (the Spring Batch peer runs with the same collector)
+gc=(); if [ "${GC:-}" != G1 ]; then gc=("-XX:+UseSerialGC"); fi
+cds+=(${gc[@]+"${gc[@]}"})
 feed="$WORK/feed$FILES"
 rows="$WORK/rows$FILES.tsv"
 log="$WORK/log"
@@ -62,7 +67,7 @@ distinct="$(cut -f1 "$rows" | sort -u | wc -l)"
 
 {
   echo "# $(date -u +%FT%TZ) $(uname -srm), $(nproc) cores, $(free -m | awk '/Mem:/{print $2}') MB"
-  echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); $("$JAVA" -version 2>&1 | head -1); $(pg -d "$DB" -c 'SHOW server_version'); CDS archive: ${cds[0]:-none}"
+  echo "# load before: $(cut -d' ' -f1-3 /proc/loadavg); $("$JAVA" -version 2>&1 | head -1); $(pg -d "$DB" -c 'SHOW server_version'); JVM options of Waymark runs: ${cds[*]:-none}; of Spring Batch: ${gc[*]:-none}"
   echo "# feed $feed: $FILES files, $(wc -l < "$rows") rows, $distinct distinct; $ROUNDS rounds"
 } | tee "$results"
 
@@ -99,7 +104,11 @@ run_python() {
 
 run_waymark() { # $1 variant, $2 round, $3 db url, rest: extra flags
   local name=$1 round=$2 url=$3 jar=$JAR opts=("${cds[@]}"); shift 3
-  if [[ $name == *-old ]]; then jar=$JAR_OLD; opts=(); fi
+  if [[ $name == *-old ]]; then   # with the old jar's own archive, if one was built beside it
+    jar=$JAR_OLD; opts=()
+    if [ -z "${NO_CDS:-}" ] && [ -f "${JAR_OLD%.jar}.jsa" ] && [ "${JAR_OLD%.jar}.jsa" -nt "$JAR_OLD" ]; then
+      opts=("-XX:SharedArchiveFile=${JAR_OLD%.jar}.jsa" "-Xlog:cds*=off"); fi
+  fi
   if [[ $url == jdbc:postgresql* ]]; then reset_pg; else rm -f "$WORK/wm.db" "$WORK/wm.db-wal" "$WORK/wm.db-shm"; fi
   rm -rf "$WORK/state"
   local t0 t1; t0=$(now_ms)
@@ -116,7 +125,7 @@ run_waymark() { # $1 variant, $2 round, $3 db url, rest: extra flags
 
 run_floor() {
   reset_pg
-  pg -d "$DB" -c "CREATE TABLE floor_target (dedup_key text PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())" \
+  pg -d "$DB" -c "CREATE TABLE floor_target (dedup_key text COLLATE \"C\" PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())" \
      -c "CREATE UNLOGGED TABLE floor_stage (dedup_key text, payload text, source_file text)"
   local t0 t1; t0=$(now_ms)
   pg -d "$DB" -1 -c "\\copy floor_stage FROM '$rows'" \
@@ -136,7 +145,7 @@ run_spring_batch() {
   reset_pg
   "$JAVA" -cp "$SB_CP" dev.waymark.bench.ingest.SpringBatchIngest setup "$URL" sb_e2e 2> "$log/spring-batch-setup.log"
   local t0 t1 out; t0=$(now_ms)
-  out=$(/usr/bin/time -v -o "$log/spring-batch.time" "$JAVA" -cp "$SB_CP" dev.waymark.bench.ingest.SpringBatchIngest run "$feed" "$URL" sb_e2e 2> "$log/spring-batch.log" | tail -1)
+  out=$(/usr/bin/time -v -o "$log/spring-batch.time" "$JAVA" ${gc[@]+"${gc[@]}"} -cp "$SB_CP" dev.waymark.bench.ingest.SpringBatchIngest run "$feed" "$URL" sb_e2e 2> "$log/spring-batch.log" | tail -1)
   t1=$(now_ms)
   record spring-batch "$1" $((t1 - t0)) "rows=$(count sb_e2e) rss_kb=$(awk -F': ' '/Maximum resident/{print $2}' "$log/spring-batch.time") ${out// /_}"
 }

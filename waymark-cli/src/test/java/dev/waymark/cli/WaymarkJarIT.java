@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermission;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -35,13 +36,17 @@ class WaymarkJarIT {
   }
 
   private CliRun run(List<String> command) throws IOException, InterruptedException {
+    return run(command, Map.of());
+  }
+
+  private CliRun run(List<String> command, Map<String, String> env)
+      throws IOException, InterruptedException {
     Path out = dir.resolve("out.txt");
     Path err = dir.resolve("err.txt");
-    Process p =
-        new ProcessBuilder(command)
-            .redirectOutput(out.toFile())
-            .redirectError(err.toFile())
-            .start();
+    ProcessBuilder builder =
+        new ProcessBuilder(command).redirectOutput(out.toFile()).redirectError(err.toFile());
+    builder.environment().putAll(env);
+    Process p = builder.start();
     assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("waymark finished").isTrue();
     return new CliRun(
         p.exitValue(),
@@ -135,6 +140,21 @@ class WaymarkJarIT {
       assertThat(r.out()).as(r.toString()).startsWith("waymark ").hasLineCount(1);
       assertThat(r.err()).as(r.toString()).isEmpty();
     }
+  }
+
+  @Test
+  void theLauncherRunsTheSerialCollectorUnlessTheUsersOptionsNameOne() throws Exception {
+    List<String> launcher = List.of(Path.of("..", "waymark").toString(), "--version");
+    String flags = "-XX:+PrintCommandLineFlags"; // prints the JVM's flags, collector included
+
+    CliRun byDefault = run(launcher, Map.of("WAYMARK_JAVA_OPTS", flags));
+    CliRun chosen = run(launcher, Map.of("WAYMARK_JAVA_OPTS", "-XX:+UseG1GC " + flags));
+
+    assertThat(byDefault.exitCode()).as(byDefault.toString()).isZero();
+    assertThat(byDefault.out()).contains("-XX:+UseSerialGC").doesNotContain("-XX:+UseG1GC");
+    // Two collectors would stop the JVM before it starts: the user's choice alone is passed.
+    assertThat(chosen.exitCode()).as(chosen.toString()).isZero();
+    assertThat(chosen.out()).contains("-XX:+UseG1GC").doesNotContain("-XX:+UseSerialGC");
   }
 
   @Test

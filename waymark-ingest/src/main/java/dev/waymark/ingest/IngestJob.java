@@ -820,6 +820,14 @@ public final class IngestJob {
     private int pendingRows;
 
     /**
+     * The statement the last flush started, which the database may still be running, and the
+     * positions in {@link #unit} of its files; settled before the sink is used for anything else.
+     */
+    private Sink.PendingFiles sent;
+
+    private List<Integer> sentAt;
+
+    /**
      * Writes the file store's checkpoints beside the next unit (see the design notes), or null: the
      * db store, or a fault armed.
      */
@@ -952,6 +960,7 @@ public final class IngestJob {
         }
         if (first && !chunk.last) {
           flush(); // the files before this one are not its savepoint's to undo
+          settle();
           if (!unit.isEmpty()) {
             savepoint = sink.connection().setSavepoint();
           }
@@ -1012,24 +1021,48 @@ public final class IngestJob {
         throw bad;
       }
       String position = position(bad);
+      settle();
       sink.quarantine(o.job, listing.name(index), position, bad.getMessage());
       return new FileResult(
           index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
     }
 
     /**
-     * Sends the pending files in one statement and records each one's count of new rows. If the
-     * database refuses a value, the statement does not say whose: the unit is rolled back and
-     * replayed from the checkpoint one file per statement, so that {@link #loadFile} finds the file
-     * and treats it as today; the units after it batch again.
+     * Sends the pending files in one statement; {@link #settle} records each one's count of new
+     * rows. The statement is readied (sorted, encoded) while the one before is still in the
+     * database, and started without waiting for it to run: the loop meanwhile takes the next files
+     * from the reader, so that the server need not wait for the writer between statements.
      */
     private void flush() throws SQLException {
       if (pending.isEmpty()) {
         return;
       }
+      Sink.FilesStatement next = sink.prepareFiles(pending);
+      settle();
+      sent = sink.startFiles(next);
+      sentAt = List.copyOf(pendingAt);
+      pending.clear();
+      pendingAt.clear();
+      pendingRows = 0;
+    }
+
+    /**
+     * Waits for the statement {@link #flush} started, if any, and records each file's count of new
+     * rows. If the database refused a value, the statement does not say whose: the unit is rolled
+     * back and replayed from the checkpoint one file per statement, so that {@link #loadFile} finds
+     * the file and treats it as today; the units after it batch again.
+     */
+    private void settle() throws SQLException {
+      if (sent == null) {
+        return;
+      }
+      Sink.PendingFiles statement = sent;
+      List<Integer> at = sentAt;
+      sent = null;
+      sentAt = null;
       long[] inserted;
       try {
-        inserted = sink.insertFiles(pending);
+        inserted = statement.await();
       } catch (SQLException e) {
         if (!isDataException(e)) {
           throw e;
@@ -1039,17 +1072,14 @@ public final class IngestJob {
         throw new ReplayUnit();
       }
       for (int j = 0; j < inserted.length; j++) {
-        int at = pendingAt.get(j);
-        FileResult f = unit.get(at);
-        unit.set(at, new FileResult(f.index, f.read, inserted[j], null));
+        FileResult f = unit.get(at.get(j));
+        unit.set(at.get(j), new FileResult(f.index, f.read, inserted[j], null));
       }
-      pending.clear();
-      pendingAt.clear();
-      pendingRows = 0;
     }
 
     private void commitUnit() throws SQLException {
       flush();
+      settle();
       // Unit N is the N-th unit of this process, all partitions together; a retry of a unit that
       // did not commit keeps its number.
       if (run.unitNumber == 0) {

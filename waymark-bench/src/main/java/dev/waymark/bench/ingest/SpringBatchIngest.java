@@ -161,8 +161,9 @@ public class SpringBatchIngest {
         s.execute(
             "CREATE TABLE "
                 + table
-                + " (dedup_key text PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL,"
-                + " ingested_at timestamptz NOT NULL DEFAULT now())");
+                // the table Waymark creates, collation of the key included
+                + " (dedup_key text COLLATE \"C\" PRIMARY KEY, payload jsonb NOT NULL,"
+                + " source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())");
       }
     }
   }

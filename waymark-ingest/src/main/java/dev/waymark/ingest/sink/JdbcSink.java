@@ -27,8 +27,15 @@ abstract class JdbcSink implements Sink {
 
   @Override
   public Connection connection() {
+    requireIdle();
     return connection;
   }
+
+  /**
+   * Throws if a statement of {@link #startFiles} is still running, which must be awaited before the
+   * connection is used again; nothing to check where statements run at once.
+   */
+  void requireIdle() {}
 
   /** The DDL of the staging table. */
   abstract String createTableSql();
@@ -38,6 +45,7 @@ abstract class JdbcSink implements Sink {
 
   @Override
   public void createTables() throws SQLException {
+    requireIdle();
     try (Statement s = connection.createStatement()) {
       s.execute(createTableSql());
       s.execute(createQuarantineSql());
@@ -79,6 +87,7 @@ abstract class JdbcSink implements Sink {
   @Override
   public void quarantine(String job, String file, String position, String error)
       throws SQLException {
+    requireIdle();
     try (PreparedStatement ps =
         connection.prepareStatement(
             "INSERT INTO "
@@ -94,16 +103,19 @@ abstract class JdbcSink implements Sink {
 
   @Override
   public void commit() throws SQLException {
+    requireIdle();
     connection.commit();
   }
 
   @Override
   public void rollback() throws SQLException {
+    requireIdle();
     connection.rollback();
   }
 
   @Override
   public long countRows() throws SQLException {
+    requireIdle();
     try (Statement s = connection.createStatement();
         ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM " + table)) {
       rs.next();

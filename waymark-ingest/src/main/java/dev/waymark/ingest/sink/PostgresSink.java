@@ -1,5 +1,7 @@
 package dev.waymark.ingest.sink;
 
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.sql.DriverManager;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
@@ -11,6 +13,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import org.postgresql.util.PGBinaryObject;
+import org.postgresql.util.PGobject;
 
 /**
  * The staging table in PostgreSQL. One statement per group of files: {@code INSERT ... SELECT FROM
@@ -29,6 +37,8 @@ final class PostgresSink extends JdbcSink {
   private final String insertFilesSql;
   private PreparedStatement insert;
   private PreparedStatement insertFiles;
+  private ExecutorService statements; // runs startFiles' statements; made on first use
+  private Future<long[]> inFlight; // the statement startFiles started, until awaited
 
   PostgresSink(String url, TableSpec spec) throws SQLException {
     super(DriverManager.getConnection(url), spec);
@@ -58,11 +68,19 @@ final class PostgresSink extends JdbcSink {
             + " RETURNING source_file) SELECT source_file, count(*) FROM ins GROUP BY source_file";
   }
 
+  /**
+   * The dedup key is compared in the "C" collation, byte by byte: it is lowercase hex, whose byte
+   * order is every collation's order, and comparing it through the database's collation ({@code
+   * strcoll} for a libc collation such as {@code C.UTF-8} or {@code en_US.UTF-8}) cost the server
+   * about a tenth of its CPU per row (BENCHMARKS.md, "Session 5"). A table created by an earlier
+   * version keeps its collation and works as before.
+   */
   @Override
   String createTableSql() {
     return "CREATE TABLE IF NOT EXISTS "
         + table
-        + " (dedup_key text PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL,"
+        + " (dedup_key text COLLATE \"C\" PRIMARY KEY, payload jsonb NOT NULL,"
+        + " source_file text NOT NULL,"
         + " ingested_at timestamptz NOT NULL DEFAULT now()"
         + extraColumnsDdl("text")
         + ")";
@@ -78,14 +96,25 @@ final class PostgresSink extends JdbcSink {
 
   @Override
   public int insert(List<Row> rows) throws SQLException {
+    requireIdle();
+    return insertNow(rows);
+  }
+
+  private int insertNow(List<Row> rows) throws SQLException {
     if (rows.isEmpty()) {
       return 0;
     }
     if (insert == null) {
       insert = connection.prepareStatement(insertSql);
     }
-    bind(insert, List.of(rows), rows.size());
+    bind(insert, parameters(List.of(rows), rows.size()));
     return insert.executeUpdate();
+  }
+
+  @Override
+  public long[] insertFiles(List<List<Row>> files) throws SQLException {
+    requireIdle();
+    return prepareFiles(files).run();
   }
 
   /**
@@ -93,11 +122,13 @@ final class PostgresSink extends JdbcSink {
    * file's count of new rows: one round trip, one plan and one executor start for the lot instead
    * of one per file (measured in BENCHMARKS.md, "Session 3"). The rows go in in the arrays' order
    * (a function scan returns an array's elements in order, and the insert takes its rows as they
-   * come), which is key order, ties in file order ({@link #bind}), so a key repeated in a later
-   * file conflicts with the earlier file's row, as with one statement per file.
+   * come), which is key order, ties in file order ({@link #parameters}), so a key repeated in a
+   * later file conflicts with the earlier file's row, as with one statement per file. The arrays
+   * are sorted and encoded here, on the caller's thread, so that this work overlaps the statement
+   * in flight ({@link #startFiles}).
    */
   @Override
-  public long[] insertFiles(List<List<Row>> files) throws SQLException {
+  public FilesStatement prepareFiles(List<List<Row>> files) {
     Map<String, Integer> byName = new HashMap<>();
     int n = 0;
     boolean distinctNames = true;
@@ -109,37 +140,105 @@ final class PostgresSink extends JdbcSink {
         distinctNames &= byName.put(rows.get(0).sourceFile(), i) == null;
       }
     }
-    long[] inserted = new long[files.size()];
+    int count = files.size();
     if (byName.size() <= 1 || !distinctNames) {
-      for (int i = 0; i < inserted.length; i++) {
-        inserted[i] = insert(files.get(i));
+      List<List<Row>> copy = List.copyOf(files);
+      return () -> {
+        long[] inserted = new long[count];
+        for (int i = 0; i < count; i++) {
+          inserted[i] = insertNow(copy.get(i));
+        }
+        return inserted;
+      };
+    }
+    Parameters parameters = parameters(files, n);
+    return () -> {
+      if (insertFiles == null) {
+        insertFiles = connection.prepareStatement(insertFilesSql);
+      }
+      bind(insertFiles, parameters);
+      long[] inserted = new long[count];
+      try (ResultSet rs = insertFiles.executeQuery()) {
+        while (rs.next()) {
+          Integer i = byName.get(rs.getString(1));
+          if (i == null) {
+            throw new IllegalStateException(
+                "inserted a row of '" + rs.getString(1) + "', not sent");
+          }
+          inserted[i] = rs.getLong(2);
+        }
       }
       return inserted;
-    }
-    if (insertFiles == null) {
-      insertFiles = connection.prepareStatement(insertFilesSql);
-    }
-    bind(insertFiles, files, n);
-    try (ResultSet rs = insertFiles.executeQuery()) {
-      while (rs.next()) {
-        Integer i = byName.get(rs.getString(1));
-        if (i == null) {
-          throw new IllegalStateException("inserted a row of '" + rs.getString(1) + "', not sent");
-        }
-        inserted[i] = rs.getLong(2);
-      }
-    }
-    return inserted;
+    };
   }
 
   /**
-   * Binds the rows of {@code files}, {@code n} in all, as one array per column, in the order of
-   * their dedup keys: every statement then takes its keys' locks in one global order, so that two
+   * Runs the statement on a thread of this sink's own and returns at once: the caller reads and
+   * prepares the next files while the server inserts these. One statement at a time, and nothing
+   * else on the connection meanwhile ({@link #requireIdle}), so pgjdbc is never used from two
+   * threads at once. Measured: the server waited for the writer about a tenth of a night run before
+   * (BENCHMARKS.md, "Session 5").
+   */
+  @Override
+  public PendingFiles startFiles(FilesStatement statement) {
+    requireIdle();
+    if (statements == null) {
+      statements =
+          Executors.newSingleThreadExecutor(
+              r -> {
+                Thread t = new Thread(r, "waymark statement");
+                t.setDaemon(true);
+                return t;
+              });
+    }
+    Future<long[]> running = statements.submit(statement::run);
+    inFlight = running;
+    return () -> {
+      try {
+        return running.get();
+      } catch (ExecutionException e) {
+        Throwable cause = e.getCause();
+        if (cause instanceof SQLException sql) {
+          throw sql;
+        } else if (cause instanceof RuntimeException runtime) {
+          throw runtime;
+        } else if (cause instanceof Error error) {
+          throw error;
+        }
+        throw new IllegalStateException(cause);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new SQLException("interrupted while the database ran a statement", e);
+      } finally {
+        if (running.isDone() && inFlight == running) {
+          inFlight = null;
+        }
+      }
+    };
+  }
+
+  @Override
+  void requireIdle() {
+    if (inFlight != null) {
+      throw new IllegalStateException(
+          "a statement is still in flight: await it before using the sink again");
+    }
+  }
+
+  /** The parameters of one statement: the rows in key order, one array per column. */
+  private record Parameters(
+      TextArray keys, TextArray payloads, TextArray names, String[][] columns) {}
+
+  /**
+   * The rows of {@code files}, {@code n} in all, as one array per column, in the order of their
+   * dedup keys: every statement then takes its keys' locks in one global order, so that two
    * writers' statements cannot deadlock on each other's uncommitted keys (see IngestJob's
    * CONCURRENT_BATCH_ROWS). The sort is stable: of two rows with one key, the one of the earlier
-   * file, or earlier in its file, still goes in first and is kept.
+   * file, or earlier in its file, still goes in first and is kept. In key order the server also
+   * inserted a night feed's rows with a little less CPU than in file order (BENCHMARKS.md, "Session
+   * 5").
    */
-  private void bind(PreparedStatement ps, List<List<Row>> files, int n) throws SQLException {
+  private Parameters parameters(List<List<Row>> files, int n) {
     int extra = spec.columns().size();
     Row[] sorted = new Row[n];
     int at = 0;
@@ -160,16 +259,67 @@ final class PostgresSink extends JdbcSink {
         columns[c][i] = r.columns().get(c);
       }
     }
-    ps.setObject(1, keys);
-    ps.setObject(2, payloads);
-    ps.setObject(3, names);
-    for (int c = 0; c < extra; c++) {
-      ps.setObject(4 + c, columns[c]);
+    return new Parameters(
+        new TextArray(keys), new TextArray(payloads), new TextArray(names), columns);
+  }
+
+  private static void bind(PreparedStatement ps, Parameters p) throws SQLException {
+    ps.setObject(1, p.keys());
+    ps.setObject(2, p.payloads());
+    ps.setObject(3, p.names());
+    for (int c = 0; c < p.columns().length; c++) {
+      ps.setObject(4 + c, p.columns()[c]); // may hold nulls: pgjdbc's own encoder
+    }
+  }
+
+  /**
+   * A {@code text[]} parameter without nulls, in PostgreSQL's binary array format, encoded into one
+   * buffer of the exact size. pgjdbc's own encoder of a {@code String[]} writes the same bytes
+   * through a stream that grows as it goes, which was about a fifth of the writing thread's time
+   * (BENCHMARKS.md, "Session 5"): time in which the server waits for the next statement.
+   */
+  static final class TextArray extends PGobject implements PGBinaryObject {
+    private static final long serialVersionUID = 1L;
+    private static final int TEXT_OID = 25;
+
+    private final byte[] bytes;
+
+    TextArray(String[] values) {
+      setType("_text");
+      byte[][] encoded = new byte[values.length][];
+      int length =
+          20; // dimensions, has-nulls flag, element type, and one dimension's size and base
+      for (int i = 0; i < values.length; i++) {
+        encoded[i] = values[i].getBytes(StandardCharsets.UTF_8);
+        length += 4 + encoded[i].length;
+      }
+      ByteBuffer out = ByteBuffer.allocate(length); // big-endian, as the format wants
+      out.putInt(1).putInt(0).putInt(TEXT_OID).putInt(values.length).putInt(1);
+      for (byte[] e : encoded) {
+        out.putInt(e.length).put(e);
+      }
+      this.bytes = out.array();
+    }
+
+    @Override
+    public int lengthInBytes() {
+      return bytes.length;
+    }
+
+    @Override
+    public void toBytes(byte[] target, int offset) {
+      System.arraycopy(bytes, 0, target, offset, bytes.length);
+    }
+
+    @Override
+    public void setByteValue(byte[] value, int offset) {
+      throw new UnsupportedOperationException("a parameter only, never read back");
     }
   }
 
   @Override
   public Optional<String> durabilityProblem() throws SQLException {
+    requireIdle();
     try (Statement s = connection.createStatement();
         ResultSet rs = s.executeQuery("SHOW synchronous_commit")) {
       rs.next();
@@ -190,6 +340,19 @@ final class PostgresSink extends JdbcSink {
 
   @Override
   public void close() throws SQLException {
+    if (inFlight != null) {
+      try {
+        inFlight.get(); // its outcome was not asked for: the transaction is rolled back below
+      } catch (ExecutionException | RuntimeException e) {
+        // as above
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      inFlight = null;
+    }
+    if (statements != null) {
+      statements.shutdown();
+    }
     try {
       if (insert != null) {
         insert.close();

@@ -64,6 +64,46 @@ public interface Sink extends AutoCloseable {
     return inserted;
   }
 
+  /**
+   * Readies the statement of {@link #insertFiles} for these files without touching the database, so
+   * that a caller can do it while the database still runs the statement before ({@link
+   * #startFiles}). The rows are copied out of {@code files}, which the caller may then reuse.
+   */
+  default FilesStatement prepareFiles(List<List<Row>> files) {
+    List<List<Row>> copy = List.copyOf(files);
+    return () -> insertFiles(copy);
+  }
+
+  /**
+   * Starts a statement that {@link #prepareFiles} readied, in the current transaction, and may
+   * return before the database has run it. Until its {@link PendingFiles#await} has returned or
+   * thrown, the sink takes no other call but {@link #close} (which waits for the statement and
+   * ignores its outcome). The default runs it at once.
+   */
+  default PendingFiles startFiles(FilesStatement statement) throws SQLException {
+    long[] inserted = statement.run();
+    return () -> inserted;
+  }
+
+  /** A statement of {@link #prepareFiles}, run through {@link #startFiles}. */
+  @FunctionalInterface
+  interface FilesStatement {
+    /** Runs it on the sink's connection; returns what {@link #insertFiles} returns. */
+    long[] run() throws SQLException;
+  }
+
+  /** A statement started by {@link #startFiles}. */
+  @FunctionalInterface
+  interface PendingFiles {
+    /**
+     * Waits until the database has run it.
+     *
+     * @return how many rows of each file were really inserted, as {@link #insertFiles} says
+     * @throws SQLException as {@link #insertFiles} would have
+     */
+    long[] await() throws SQLException;
+  }
+
   /** Records a refused input file in {@code waymark_quarantine}, in the current transaction. */
   void quarantine(String job, String file, String position, String error) throws SQLException;
 

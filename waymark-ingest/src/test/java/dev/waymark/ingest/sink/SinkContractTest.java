@@ -76,6 +76,28 @@ abstract class SinkContractTest {
   }
 
   @Test
+  void aStartedStatementCountsEachFilesNewRowsWhenAwaitedAndLeavesTheCallersListFree()
+      throws SQLException {
+    Sink sink = open(new TableSpec("skus", List.of()));
+    sink.insert(List.of(row("old")));
+    List<List<Row>> files = new ArrayList<>();
+    files.add(List.of(fileRow("a", "f1.json"), fileRow("old", "f1.json")));
+    files.add(List.of(fileRow("a", "f2.json"), fileRow("b", "f2.json")));
+
+    Sink.FilesStatement statement = sink.prepareFiles(files);
+    files.clear(); // the statement holds its own copy of the rows
+    long[] inserted = sink.startFiles(statement).await();
+    sink.commit();
+
+    assertThat(inserted).containsExactly(1, 1);
+    assertThat(sink.countRows()).isEqualTo(3);
+  }
+
+  static Row fileRow(String key, String file) {
+    return new Row(key, "{\"id\":\"" + key + "\"}", file, List.of());
+  }
+
+  @Test
   void rolledBackRowsAreNotThere() throws SQLException {
     Sink sink = open(new TableSpec("skus", List.of()));
     sink.insert(List.of(row("a")));
