@@ -89,9 +89,12 @@ import java.util.function.Supplier;
  *       boundary, so their committed work stays committed, and is then thrown.
  *   <li><b>Bad files.</b> Each file starts with a savepoint; a malformed file is rolled back to it,
  *       so nothing from it is committed, while the unit's earlier files are kept.
- *   <li><b>Two threads per worker.</b> A reader thread parses and hashes files ahead of the writer,
+ *   <li><b>Threads per worker.</b> A reader thread parses and hashes files ahead of the writer,
  *       through a queue of row chunks bounded by rows: memory does not grow with file size or
- *       count.
+ *       count. On PostgreSQL the sink runs each statement of several files on a thread of its own,
+ *       so that the writer takes the next files and readies their statement while the server
+ *       inserts the last ones ({@link UnitLoop#flush}); one statement at a time, and settled before
+ *       the connection is used for anything else (a savepoint, a quarantine row, the commit).
  *   <li><b>Several files per statement.</b> Files that fit in one chunk are sent together, about
  *       {@code CHUNK_ROWS} rows per statement, which reports each file's new rows; one statement
  *       per file cost PostgreSQL more CPU than the rows themselves (BENCHMARKS.md, session 3).
