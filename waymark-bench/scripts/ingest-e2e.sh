@@ -45,7 +45,7 @@ JSA="${JSA:-$(dirname "$JAR")/waymark.jsa}"
 cds=()
 if [ -z "${NO_CDS:-}" ] && [ -f "$JSA" ] && [ "$JSA" -nt "$JAR" ]; then cds=("-XX:SharedArchiveFile=$JSA" "-Xlog:cds*=off"); fi
 # and with the collector ./waymark chooses (GC=G1 for the JVM's default); old jars run as their launcher ran them
-# (the Spring Batch peer runs with the same collector)
+# (the Spring Batch peer and the SQLite baseline run with the same collector)
 gc=(); if [ "${GC:-}" != G1 ]; then gc=("-XX:+UseSerialGC"); fi
 cds+=(${gc[@]+"${gc[@]}"})
 feed="$WORK/feed$FILES"
@@ -136,7 +136,7 @@ run_floor() {
 
 run_sqlite_base() {
   local t0 t1 out; t0=$(now_ms)
-  out=$("$JAVA" -cp "$CP" dev.waymark.bench.ingest.SqliteBaseline "$rows" "$WORK/base.db")
+  out=$("$JAVA" ${gc[@]+"${gc[@]}"} -cp "$CP" dev.waymark.bench.ingest.SqliteBaseline "$rows" "$WORK/base.db")
   t1=$(now_ms)
   record sqlite-base "$1" $((t1 - t0)) "$out"
 }
