@@ -118,9 +118,16 @@ class PostgresSinkTest extends SinkContractTest {
     assertThat(sink.countRows()).isZero();
   }
 
+  /**
+   * A statement started and never awaited (the run failed elsewhere) is still running when the sink
+   * closes: another transaction holds its key "a" for half a second. Closing waits for it instead
+   * of closing the connection under the statement thread, and rolls its rows back.
+   */
   @Test
-  void closingWithAStatementInFlightWaitsForItAndKeepsNothing() throws SQLException {
+  void closingWithAStatementInFlightWaitsForItAndKeepsNothing() throws Exception {
     TableSpec spec = new TableSpec("skus", List.of());
+    Sink blocker = open(spec);
+    blocker.insert(List.of(SinkContractTest.fileRow("a", "other.json")));
     Sink sink = Sink.open(url(), spec);
     sink.createTables();
     sink.startFiles(
@@ -128,9 +135,22 @@ class PostgresSinkTest extends SinkContractTest {
             List.of(
                 List.of(SinkContractTest.fileRow("a", "f1.json")),
                 List.of(SinkContractTest.fileRow("b", "f2.json")))));
+    ExecutorService release = Executors.newSingleThreadExecutor();
+    Future<?> released =
+        release.submit(
+            () -> {
+              Thread.sleep(500);
+              blocker.rollback();
+              return null;
+            });
 
-    sink.close(); // never awaited: the transaction is rolled back
+    long t0 = System.nanoTime();
+    sink.close(); // never awaited: waits for the statement, then rolls back
+    long closeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
+    released.get();
+    release.shutdown();
 
+    assertThat(closeMs).as("ms close took, waiting for the statement").isGreaterThanOrEqualTo(300);
     assertThat(open(spec).countRows()).isZero();
   }
 
