@@ -20,7 +20,10 @@
 #               JdbcBatchItemWriter with ON CONFLICT, reWriteBatchedInserts=true, JDBC job repository;
 #               its repository and table (defined as Waymark's) are created fresh before the timed run
 # With JAR_OLD=path/to/an/older/waymark.jar, also wm-pg-old, wm-pg-1-old, wm-sqlite-old (before/after a change);
-# the old jar runs with the waymark.jsa beside it if that is newer (an archive maps only at the path it was built at).
+# the old jar runs with the waymark.jsa beside it if that is newer (an archive maps only at the path it was built at),
+# and with OLD_JAVA_OPTS (OLD_JAVA_OPTS=-XX:+UseSerialGC for a jar whose launcher chose that collector, session 5 on).
+# wm-pg+KEY / wm-sqlite+KEY: the default run with the extra JVM options in the environment variable OPTS_KEY
+# (e.g. VARIANTS="wm-pg wm-pg+c1" OPTS_c1="-XX:TieredStopAtLevel=1"), to compare JVM settings side by side.
 # JAR, BENCH_CLASSES, BENCH_LIB, WORK, REF override paths; VARIANTS="a b" runs only those; SKIP_ONCE=1 skips resume and cost.
 # Then once: resume at the proportional point of file 8,217 of 14,200 (time to first commit, full run time),
 # and the per-unit cost of each checkpoint store (CheckpointCost) for the checkpoint share.
@@ -104,10 +107,12 @@ run_python() {
 
 run_waymark() { # $1 variant, $2 round, $3 db url, rest: extra flags
   local name=$1 round=$2 url=$3 jar=$JAR opts=("${cds[@]}"); shift 3
+  if [[ $name == *+* ]]; then local key="OPTS_${name#*+}"; read -ra extra <<< "${!key:-}"; opts+=(${extra[@]+"${extra[@]}"}); fi
   if [[ $name == *-old ]]; then   # with the old jar's own archive, if one was built beside it
     jar=$JAR_OLD; opts=()
     if [ -z "${NO_CDS:-}" ] && [ -f "${JAR_OLD%.jar}.jsa" ] && [ "${JAR_OLD%.jar}.jsa" -nt "$JAR_OLD" ]; then
       opts=("-XX:SharedArchiveFile=${JAR_OLD%.jar}.jsa" "-Xlog:cds*=off"); fi
+    read -ra extra <<< "${OLD_JAVA_OPTS:-}"; opts+=(${extra[@]+"${extra[@]}"})   # e.g. the collector its launcher chose
   fi
   if [[ $url == jdbc:postgresql* ]]; then reset_pg; else rm -f "$WORK/wm.db" "$WORK/wm.db-wal" "$WORK/wm.db-shm"; fi
   rm -rf "$WORK/state"
@@ -115,12 +120,13 @@ run_waymark() { # $1 variant, $2 round, $3 db url, rest: extra flags
   /usr/bin/time -v -o "$log/$name.time" "$JAVA" ${opts[@]+"${opts[@]}"} -jar "$jar" ingest --input "$feed" --db "$url" --table wm_e2e \
     --job e2e --state "$WORK/state" --summary-json "$log/$name.json" "$@" | stamp "$log/$name.log" "$t0" "$log/$name.first"
   t1=$(now_ms)
-  local rss units inner n
+  local rss cpu units inner n
   rss=$(awk -F': ' '/Maximum resident/{print $2}' "$log/$name.time")
+  cpu=$(awk -F': ' '/(User|System) time/{s += $2} END {printf "%d", s * 1000}' "$log/$name.time")
   units=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["units"])' "$log/$name.json")
   inner=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["elapsed_ms"])' "$log/$name.json")
   if [[ $url == jdbc:postgresql* ]]; then n=$(count wm_e2e); else n=$(sqlite3 "$WORK/wm.db" 'SELECT count(*) FROM wm_e2e' 2>/dev/null || echo '?'); fi
-  record "$name" "$round" $((t1 - t0)) "rows=$n units=$units inner_ms=$inner first_commit_ms=$(cat "$log/$name.first") rss_kb=$rss"
+  record "$name" "$round" $((t1 - t0)) "rows=$n units=$units inner_ms=$inner first_commit_ms=$(cat "$log/$name.first") rss_kb=$rss jvm_cpu_ms=$cpu"
 }
 
 run_floor() {
@@ -169,6 +175,9 @@ run_variant() {
     wm-sqlite-old) run_waymark wm-sqlite-old "$2" "jdbc:sqlite:$WORK/wm.db" ;;
     sqlite-base) run_sqlite_base "$2" ;;
     spring-batch) run_spring_batch "$2" ;;
+    wm-pg+*) run_waymark "$1" "$2" "$URL" ;;
+    wm-sqlite+*) run_waymark "$1" "$2" "jdbc:sqlite:$WORK/wm.db" ;;
+    *) echo "unknown variant $1" >&2; exit 2 ;;
   esac
 }
 
@@ -235,6 +244,9 @@ print(f"  time    wm-pg-1 / wm-pg-1-old = {ratio('wm-pg-1','wm-pg-1-old'):6.2f}x
 print(f"  time    wm-sqlite / wm-sqlite-old = {ratio('wm-sqlite','wm-sqlite-old'):6.2f}x")
 print(f"  time    wm-pg-old / floor     = {ratio('wm-pg-old','floor'):6.2f}x   wm-pg-1-old / floor = {ratio('wm-pg-1-old','floor'):6.2f}x   wm-sqlite-old / sqlite-base = {ratio('wm-sqlite-old','sqlite-base'):6.2f}x")
 print(f"  time    wm-pg-1-db / wm-pg-1  = {ratio('wm-pg-1-db','wm-pg-1'):6.2f}x")
+for v in sorted(k for k in med if "+" in k):
+    base = v.split("+")[0]
+    print(f"  time    {v} / {base} = {ratio(v, base):6.2f}x   rows/s {v} / spring-batch = {ratio('spring-batch', v):6.2f}x")
 if "wm-pg-resume" in rows:
     first = mx("wm-pg-resume", "first_commit_ms"); full = med.get("wm-pg", float("nan"))
     print(f"  resume: first commit after {first:.0f} ms = {100*first/full:.1f}% of the full default run ({full:.0f} ms); resumed run {med['wm-pg-resume']:.0f} ms")

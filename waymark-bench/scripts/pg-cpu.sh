@@ -48,7 +48,7 @@ run() { # $1 variant, $2 round
   reset
   local out
   if [ "$1" = floor ]; then
-    pg -d "$DB" -c "CREATE TABLE floor_target (dedup_key text PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())" \
+    pg -d "$DB" -c "CREATE TABLE floor_target (dedup_key text COLLATE \"C\" PRIMARY KEY, payload jsonb NOT NULL, source_file text NOT NULL, ingested_at timestamptz NOT NULL DEFAULT now())" \
        -c "CREATE UNLOGGED TABLE floor_stage (dedup_key text, payload text, source_file text)"
     python3 "$here/cpu-run.py" "$DB" "$WORK/cpu" -- psql -h 127.0.0.1 -U postgres -d "$DB" -v ON_ERROR_STOP=1 -qAt -1 \
       -c "\\copy floor_stage FROM '$rows'" \

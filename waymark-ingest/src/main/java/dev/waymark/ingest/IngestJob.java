@@ -96,8 +96,10 @@ import java.util.function.Supplier;
  *       inserts the last ones ({@link UnitLoop#flush}); one statement at a time, and settled before
  *       the connection is used for anything else (a savepoint, a quarantine row, the commit).
  *   <li><b>Several files per statement.</b> Files that fit in one chunk are sent together, about
- *       {@code CHUNK_ROWS} rows per statement, which reports each file's new rows; one statement
- *       per file cost PostgreSQL more CPU than the rows themselves (BENCHMARKS.md, session 3).
+ *       {@code POSTGRES_BATCH_ROWS} rows per statement on PostgreSQL, which reports each file's new
+ *       rows; one statement per file cost PostgreSQL more CPU than the rows themselves
+ *       (BENCHMARKS.md, session 3), and the server waits for the client between two statements
+ *       (session 6).
  *   <li><b>Global checkpoints.</b> A {@link GlobalCoordinator} wraps the hooks: every {@code
  *       --global-checkpoint-every}, and once when every partition has finished, it collects each
  *       partition's committed cursor into one "complete" record; the last one goes into the success
@@ -117,10 +119,19 @@ public final class IngestJob {
 
   /**
    * Small files are sent together once they hold this many rows (or at the unit's end). The
-   * property {@code waymark.batchRows} exists for the benchmark that compares it with 1 (one
-   * statement per file); see BENCHMARKS.md.
+   * property {@code waymark.batchRows} exists for the benchmarks that compare sizes; see
+   * BENCHMARKS.md.
    */
   private static final int BATCH_ROWS = Integer.getInteger("waymark.batchRows", CHUNK_ROWS);
+
+  /**
+   * The same for PostgreSQL, where the statement runs on the sink's thread while the next is
+   * readied: between two statements the server waits for the client (the result read, the next
+   * one's 5 MB of arrays sent), 7-9 % of a night run's samples with 2,000 rows a statement, 3-5 %
+   * with 10,000; the run took 0.91x the time, and 20,000 or 40,000 rows were no faster
+   * (BENCHMARKS.md, "Session 6").
+   */
+  private static final int POSTGRES_BATCH_ROWS = Integer.getInteger("waymark.batchRows", 10_000);
 
   /**
    * With several partitions on PostgreSQL, units of different partitions are written at once (by
@@ -180,7 +191,11 @@ public final class IngestJob {
     this.listing = FileListing.of(options.input, options.glob);
     this.partitioned = options.partitions > 1;
     this.batchRows =
-        postgres && partitioned ? Math.max(BATCH_ROWS, CONCURRENT_BATCH_ROWS) : BATCH_ROWS;
+        !postgres
+            ? BATCH_ROWS
+            : partitioned
+                ? Math.max(POSTGRES_BATCH_ROWS, CONCURRENT_BATCH_ROWS)
+                : POSTGRES_BATCH_ROWS;
     this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
     for (String pointer : options.columns.values()) {
       pointers.add(JsonPointer.parse(pointer));

@@ -22,10 +22,10 @@ import org.postgresql.util.PGobject;
 
 /**
  * The staging table in PostgreSQL. One statement per group of files: {@code INSERT ... SELECT FROM
- * unnest(?::text[], ...) ON CONFLICT (dedup_key) DO NOTHING}, with the rows as array parameters;
- * its update count (one file), or its {@code RETURNING source_file} rows counted per file
- * (several), is the number of rows really inserted. Chosen by measurement (see BENCHMARKS.md): per
- * unit it costs one round trip, where batched inserts cost one per batch and COPY needs a temp
+ * (SELECT unnest(?::text[]), ...) ON CONFLICT (dedup_key) DO NOTHING}, with the rows as array
+ * parameters; its update count (one file), or its {@code RETURNING source_file} rows counted per
+ * file (several), is the number of rows really inserted. Chosen by measurement (see BENCHMARKS.md):
+ * per unit it costs one round trip, where batched inserts cost one per batch and COPY needs a temp
  * table and a second statement. The arrays are bound as {@code String[]}, which pgjdbc sends in
  * PostgreSQL's binary array format: no quoting and escaping of every payload's quotes on either
  * side, as {@code createArrayOf} text literals need.
@@ -42,12 +42,15 @@ final class PostgresSink extends JdbcSink {
 
   PostgresSink(String url, TableSpec spec) throws SQLException {
     super(DriverManager.getConnection(url), spec);
-    StringBuilder arrays = new StringBuilder("?::text[], ?::text[], ?::text[]");
-    StringBuilder aliases = new StringBuilder("k, p, f");
+    // unnest() in the select list (a ProjectSet) rather than FROM unnest(a, b, c): the latter
+    // materializes all the rows in a tuplestore first, which a statement of 10,000 rows spills to
+    // a temporary file (work_mem); measured in BENCHMARKS.md, "Session 6". The arrays always have
+    // one length, so they are read in step, in order.
+    StringBuilder projected =
+        new StringBuilder("unnest(?::text[]) AS k, unnest(?::text[]) AS p, unnest(?::text[]) AS f");
     StringBuilder select = new StringBuilder("k, p::jsonb, f");
     for (int i = 0; i < spec.columns().size(); i++) {
-      arrays.append(", ?::text[]");
-      aliases.append(", c").append(i);
+      projected.append(", unnest(?::text[]) AS c").append(i);
       select.append(", c").append(i);
     }
     this.insertSql =
@@ -57,11 +60,10 @@ final class PostgresSink extends JdbcSink {
             + extraColumnsList()
             + ") SELECT "
             + select
-            + " FROM unnest("
-            + arrays
-            + ") AS u("
-            + aliases
-            + ") ON CONFLICT (dedup_key) DO NOTHING";
+            + " FROM (SELECT "
+            + projected
+            + ") AS u"
+            + " ON CONFLICT (dedup_key) DO NOTHING";
     this.insertFilesSql =
         "WITH ins AS ("
             + insertSql
