@@ -35,6 +35,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "demo",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
     description = {
       "Generates a feed under --dir, ingests it into SQLite in a child process that crashes",
       "between committing a unit of files and writing its checkpoint, runs the same command",

@@ -11,6 +11,8 @@ import picocli.CommandLine.Spec;
 /** {@code waymark generate}: a deterministic vendor feed for demos, tests and benchmarks. */
 @Command(
     name = "generate",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
     description = {
       "Writes a deterministic feed of SKU records, skus_00000.json ..., each a JSON array; about",
       FeedGenerator.DUPLICATE_PERCENT + "% of the records repeat earlier ones exactly."

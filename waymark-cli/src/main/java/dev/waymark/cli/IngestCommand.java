@@ -35,6 +35,8 @@ import picocli.CommandLine.Spec;
 /** {@code waymark ingest}: a directory of files into SQLite or PostgreSQL, resumable. */
 @Command(
     name = "ingest",
+    mixinStandardHelpOptions = true,
+    versionProvider = Main.Version.class,
     sortOptions = false,
     description = {
       "Loads the files of a directory into a staging table, idempotently, committing the rows of",

@@ -48,6 +48,23 @@ class ErrorsAndHelpTest {
   }
 
   @Test
+  void everyVerbAnswersHelpWithItsUsage() {
+    // Usage errors end with "Try 'waymark VERB --help'": that must work for every verb, including
+    // those with required options (ingest, generate), which picocli checks before anything else.
+    for (Class<?> verb : Main.VERBS) {
+      if (verb == CommandLine.HelpCommand.class) {
+        continue;
+      }
+      String name = verb.getAnnotation(CommandLine.Command.class).name();
+      CliRun run = waymark(name, "--help");
+
+      assertThat(run.exitCode()).as(name).isZero();
+      assertThat(run.out()).as(name).contains("Usage: waymark " + name).contains("Exit codes:");
+      assertThat(run.err()).as(name).isEmpty();
+    }
+  }
+
+  @Test
   void onlyACommandLineThatPlainlyNamesAVerbGetsThatVerbAlone() {
     assertThat(Main.verbOf("ingest", "--input", "x")).isEqualTo(IngestCommand.class);
     assertThat(Main.verbOf("--debug", "checkpoint", "status")).isEqualTo(CheckpointCommand.class);
