@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Cursor;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import picocli.CommandLine;
@@ -32,10 +33,7 @@ class ErrorsAndHelpTest {
   @Test
   void aVerbRunAloneHasTheOptionsAndHelpItHasAmongAllVerbs() {
     // Main gives picocli only the verb being run, for start-up time: it must not change the verb.
-    for (Class<?> verb : Main.VERBS) {
-      if (verb == CommandLine.HelpCommand.class) {
-        continue;
-      }
+    for (Class<?> verb : verbs()) {
       String name = verb.getAnnotation(CommandLine.Command.class).name();
       CommandLine alone = Main.commandLine(verb).getSubcommands().get(name);
       CommandLine amongAll = Main.commandLine().getSubcommands().get(name);
@@ -51,10 +49,7 @@ class ErrorsAndHelpTest {
   void everyVerbAnswersHelpWithItsUsage() {
     // Usage errors end with "Try 'waymark VERB --help'": that must work for every verb, including
     // those with required options (ingest, generate), which picocli checks before anything else.
-    for (Class<?> verb : Main.VERBS) {
-      if (verb == CommandLine.HelpCommand.class) {
-        continue;
-      }
+    for (Class<?> verb : verbs()) {
       String name = verb.getAnnotation(CommandLine.Command.class).name();
       CliRun run = waymark(name, "--help");
 
@@ -62,6 +57,11 @@ class ErrorsAndHelpTest {
       assertThat(run.out()).as(name).contains("Usage: waymark " + name).contains("Exit codes:");
       assertThat(run.err()).as(name).isEmpty();
     }
+  }
+
+  /** The top-level verbs, without picocli's own {@code help}. */
+  private static List<Class<?>> verbs() {
+    return Main.VERBS.stream().filter(v -> v != CommandLine.HelpCommand.class).toList();
   }
 
   @Test
