@@ -113,8 +113,11 @@ class WorkerProcessesIT {
   void globalCheckpointsGoOnWhenTheCoordinatingWorkerIsKilledAndWaitSeesTheSuccessMarker()
       throws Exception {
     // Long enough that the survivors still run for several global-checkpoint intervals after the
-    // kill, also on a quiet machine.
-    generate(900, 40);
+    // kill, also on a quiet, fast machine: the victim's partition waits out its 3 s lease and must
+    // then still have seconds of work. With 900 files the heir finished it in under a second after
+    // the takeover on a machine that ran a night feed in 17 s, and no periodic global checkpoint
+    // completed between the kill and the final one (CI, session 6).
+    generate(2700, 40);
     List<IngestChild> workers = new ArrayList<>();
     for (int i = 0; i < 3; i++) {
       workers.add(worker("3s", 1, "--global-checkpoint-every", "1s"));
@@ -170,8 +173,9 @@ class WorkerProcessesIT {
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void aKilledWorkersPartitionsAreTakenOverAfterItsLeaseAndTheTableIsComplete() throws Exception {
-    // Long enough that the victim, alone for the others' start-up, is still busy when they claim.
-    generate(480, 40);
+    // Long enough that the victim, alone for the others' start-up, is still busy when they claim
+    // (with room to spare on a fast machine: see the global checkpoint test above).
+    generate(960, 40);
     IngestChild victim = worker("3s");
     waitFor("the victim to commit files", () -> fileLines(victim) >= 3, victim);
     IngestChild a = worker("3s"), b = worker("3s");
@@ -208,7 +212,8 @@ class WorkerProcessesIT {
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void aPausedWorkerPastItsLeaseIsFencedWhenItResumesAndNothingItDidAfterIsInTheTable()
       throws Exception {
-    generate(300, 40);
+    // Long enough that the zombie still owns partitions when it is paused, on a fast machine too.
+    generate(600, 40);
     IngestChild zombie = worker("3s");
     waitFor("the zombie to commit files", () -> fileLines(zombie) >= 3, zombie);
     String zombieId = workerId(zombie);
