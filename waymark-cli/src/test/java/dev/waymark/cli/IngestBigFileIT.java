@@ -66,6 +66,51 @@ class IngestBigFileIT {
   }
 
   /**
+   * Memory does not grow with record width either: 60 small files of 20 records of 200 KB each (240
+   * MB) into SQLite under {@code -Xmx128m}. The reader's queue, its chunks and the writer's pending
+   * files were bounded in rows only (16,000, 2,000 and 2,000 or 10,000), which such records turn
+   * into hundreds of megabytes; they are now bounded in payload characters too.
+   */
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void wideRecordsInSmallFilesIngestWithinASmallHeap() throws Exception {
+    Path feed = tmp.resolve("wide");
+    Files.createDirectories(feed);
+    byte[] note = new byte[200_000];
+    Arrays.fill(note, (byte) 'y');
+    int files = 60, perFile = 20;
+    for (int f = 0; f < files; f++) {
+      try (OutputStream out =
+          new BufferedOutputStream(
+              Files.newOutputStream(feed.resolve(String.format("skus_%05d.json", f))), 1 << 16)) {
+        out.write('[');
+        for (int r = 0; r < perFile; r++) {
+          out.write(
+              ((r == 0 ? "" : ",") + "{\"id\":" + (f * perFile + r) + ",\"note\":\"")
+                  .getBytes(StandardCharsets.US_ASCII));
+          out.write(note);
+          out.write("\"}".getBytes(StandardCharsets.US_ASCII));
+        }
+        out.write(']');
+      }
+    }
+    try (IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
+      IngestChild child =
+          IngestChild.run(
+              tmp.resolve("logs"),
+              Map.of(),
+              List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError"),
+              Duration.ofMinutes(8),
+              target.ingestArgs(feed, "file", "1s"));
+
+      assertThat(child.exitCode()).as(child.toString()).isZero();
+      assertThat(child.lines()).contains("[60/60] skus_00059.json: 20 new, 0 duplicate");
+      assertThat(target.count("SELECT COUNT(*) FROM " + IngestTarget.TABLE))
+          .isEqualTo((long) files * perFile);
+    }
+  }
+
+  /**
    * Streams {@code [ {...}, ... ]} of distinct ~2 KB records until {@code bytes}; returns count.
    */
   private static long writeJsonArray(Path file, long bytes) throws IOException {

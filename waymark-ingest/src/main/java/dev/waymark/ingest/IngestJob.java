@@ -114,7 +114,18 @@ import java.util.function.Supplier;
 public final class IngestJob {
   private static final int CHUNK_ROWS = 2_000;
 
-  /** Rows the reader may hold ready for the writer: as much as 8 full chunks. */
+  /**
+   * A chunk also ends once its payloads reach this many characters, so that wide records (a 100 KB
+   * description each) do not make chunks, the reader's queue and statements 50 times larger than
+   * the night feed's: the bounds below hold in bytes as well as in rows.
+   */
+  private static final int CHUNK_CHARS = 4 << 20;
+
+  /**
+   * Rows the reader may hold ready for the writer: as much as 8 full chunks. A chunk weighs its
+   * rows, or its payloads' kilo-characters if more ({@link Reader#weight}), so the queue also holds
+   * at most about 16 M characters of payload.
+   */
   private static final int QUEUE_ROWS = 8 * CHUNK_ROWS;
 
   /**
@@ -132,6 +143,9 @@ public final class IngestJob {
    * (BENCHMARKS.md, "Session 6").
    */
   private static final int POSTGRES_BATCH_ROWS = Integer.getInteger("waymark.batchRows", 10_000);
+
+  /** Pending files are also sent once their payloads reach this many characters. */
+  private static final long BATCH_CHARS = 8 << 20;
 
   /**
    * With several partitions on PostgreSQL, units of different partitions are written at once (by
@@ -836,6 +850,7 @@ public final class IngestJob {
 
     private final List<Integer> pendingAt = new ArrayList<>();
     private int pendingRows;
+    private long pendingChars;
 
     /**
      * The statement the last flush started, which the database may still be running, and the
@@ -919,7 +934,7 @@ public final class IngestJob {
           if (checkpointInFlight != null && checkpointInFlight.isDone()) {
             awaitCheckpoint(); // report the last unit as soon as its checkpoint is written
           }
-          if (pendingRows >= batchRows) {
+          if (pendingRows >= batchRows || pendingChars >= BATCH_CHARS) {
             flush();
           }
           if (i == listing.size() - 1
@@ -973,6 +988,7 @@ public final class IngestJob {
             pending.add(chunk.rows);
             pendingAt.add(unit.size()); // where the caller puts this file's result
             pendingRows += chunk.rows.size();
+            pendingChars += chunk.chars;
           }
           return new FileResult(index, chunk.rows.size(), 0, null); // its count comes at flush
         }
@@ -1062,6 +1078,7 @@ public final class IngestJob {
       pending.clear();
       pendingAt.clear();
       pendingRows = 0;
+      pendingChars = 0;
     }
 
     /**
@@ -1247,6 +1264,7 @@ public final class IngestJob {
     final boolean last;
     final BadInputException bad;
     final RuntimeException failure;
+    final long chars; // the rows' payloads
 
     Chunk(
         int index, List<Row> rows, boolean last, BadInputException bad, RuntimeException failure) {
@@ -1255,6 +1273,11 @@ public final class IngestJob {
       this.last = last;
       this.bad = bad;
       this.failure = failure;
+      long n = 0;
+      for (Row r : rows) {
+        n += r.payload().length();
+      }
+      this.chars = n;
     }
   }
 
@@ -1344,11 +1367,15 @@ public final class IngestJob {
       }
       try (RecordSource source = RecordSource.open(path, o.format)) {
         List<Row> rows = new ArrayList<>(CHUNK_ROWS);
+        long chars = 0;
         for (SourceRecord r; (r = source.next()) != null; ) {
-          rows.add(toRow(r, name));
-          if (rows.size() == CHUNK_ROWS) {
+          Row row = toRow(r, name);
+          rows.add(row);
+          chars += row.payload().length();
+          if (rows.size() == CHUNK_ROWS || chars >= CHUNK_CHARS) {
             put(new Chunk(index, rows, false, null, null));
             rows = new ArrayList<>(CHUNK_ROWS);
+            chars = 0;
           }
         }
         put(new Chunk(index, rows, true, null, null));
@@ -1368,9 +1395,14 @@ public final class IngestJob {
       }
     }
 
-    /** A chunk's share of {@code QUEUE_ROWS}: its rows, at least 1 (at most a full chunk). */
+    /**
+     * A chunk's share of {@code QUEUE_ROWS}: its rows, or its payloads' kilo-characters if more, at
+     * least 1; at most all of it (one record larger than the whole bound then waits for an empty
+     * queue instead of forever).
+     */
     private static int weight(Chunk c) {
-      return Math.max(1, c.rows.size());
+      long weight = Math.max(Math.max(1, c.rows.size()), c.chars >> 10);
+      return (int) Math.min(weight, QUEUE_ROWS);
     }
 
     @Override
