@@ -43,13 +43,7 @@ class IngestBigFileIT {
     long written = Files.size(big);
     long t1 = System.nanoTime();
     try (IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
-      IngestChild child =
-          IngestChild.run(
-              tmp.resolve("logs"),
-              Map.of(),
-              List.of("-Xmx256m", "-XX:+ExitOnOutOfMemoryError"),
-              Duration.ofMinutes(8),
-              target.ingestArgs(feed, "file", "1"));
+      IngestChild child = ingestWithHeap(target, feed, "256m", "1");
       long t2 = System.nanoTime();
       Files.delete(big);
       System.out.printf(
@@ -95,19 +89,24 @@ class IngestBigFileIT {
       }
     }
     try (IngestTarget target = IngestTarget.fresh(Db.SQLITE, tmp)) {
-      IngestChild child =
-          IngestChild.run(
-              tmp.resolve("logs"),
-              Map.of(),
-              List.of("-Xmx128m", "-XX:+ExitOnOutOfMemoryError"),
-              Duration.ofMinutes(8),
-              target.ingestArgs(feed, "file", "1s"));
+      IngestChild child = ingestWithHeap(target, feed, "128m", "1s");
 
       assertThat(child.exitCode()).as(child.toString()).isZero();
       assertThat(child.lines()).contains("[60/60] skus_00059.json: 20 new, 0 duplicate");
       assertThat(target.count("SELECT COUNT(*) FROM " + IngestTarget.TABLE))
           .isEqualTo((long) files * perFile);
     }
+  }
+
+  /** {@code waymark ingest} of {@code feed} in a child JVM with this heap, which exits on OOM. */
+  private IngestChild ingestWithHeap(IngestTarget target, Path feed, String heap, String every)
+      throws Exception {
+    return IngestChild.run(
+        tmp.resolve("logs"),
+        Map.of(),
+        List.of("-Xmx" + heap, "-XX:+ExitOnOutOfMemoryError"),
+        Duration.ofMinutes(8),
+        target.ingestArgs(feed, "file", every));
   }
 
   /**
