@@ -1267,17 +1267,18 @@ public final class IngestJob {
     final long chars; // the rows' payloads
 
     Chunk(
-        int index, List<Row> rows, boolean last, BadInputException bad, RuntimeException failure) {
+        int index,
+        List<Row> rows,
+        long chars,
+        boolean last,
+        BadInputException bad,
+        RuntimeException failure) {
       this.index = index;
       this.rows = rows;
+      this.chars = chars;
       this.last = last;
       this.bad = bad;
       this.failure = failure;
-      long n = 0;
-      for (Row r : rows) {
-        n += r.payload().length();
-      }
-      this.chars = n;
     }
   }
 
@@ -1333,9 +1334,9 @@ public final class IngestJob {
         try {
           readFile(i);
         } catch (BadInputException e) {
-          put(new Chunk(i, List.of(), true, e, null));
+          put(new Chunk(i, List.of(), 0, true, e, null));
         } catch (RuntimeException e) {
-          put(new Chunk(i, List.of(), true, null, e));
+          put(new Chunk(i, List.of(), 0, true, null, e));
           return;
         } catch (Error e) {
           // Passed on, so that the writer fails now rather than wait ten minutes for a chunk.
@@ -1343,6 +1344,7 @@ public final class IngestJob {
               new Chunk(
                   i,
                   List.of(),
+                  0,
                   true,
                   null,
                   new WaymarkException("Reading " + listing.path(i) + " failed: " + e, e)));
@@ -1373,12 +1375,12 @@ public final class IngestJob {
           rows.add(row);
           chars += row.payload().length();
           if (rows.size() == CHUNK_ROWS || chars >= CHUNK_CHARS) {
-            put(new Chunk(index, rows, false, null, null));
+            put(new Chunk(index, rows, chars, false, null, null));
             rows = new ArrayList<>(CHUNK_ROWS);
             chars = 0;
           }
         }
-        put(new Chunk(index, rows, true, null, null));
+        put(new Chunk(index, rows, chars, true, null, null));
       }
     }
 
