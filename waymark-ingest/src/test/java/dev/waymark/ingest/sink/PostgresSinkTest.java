@@ -73,14 +73,7 @@ class PostgresSinkTest extends SinkContractTest {
     blocker.insert(List.of(SinkContractTest.fileRow("x", "other.json")));
     // Frees "x" after a second whatever happens, so that a start that waited for the statement
     // fails the timing assertion below instead of hanging.
-    ExecutorService release = Executors.newSingleThreadExecutor();
-    Future<?> released =
-        release.submit(
-            () -> {
-              Thread.sleep(1_000);
-              blocker.rollback();
-              return null;
-            });
+    Future<?> released = rollBackAfter(blocker, 1_000);
 
     long t0 = System.nanoTime();
     Sink.PendingFiles pending =
@@ -96,7 +89,6 @@ class PostgresSinkTest extends SinkContractTest {
 
     assertThat(pending.await()).containsExactly(1, 1); // "x" waited for the blocker's rollback
     released.get();
-    release.shutdown();
     sink.commit();
     assertThat(sink.countRows()).isEqualTo(2);
   }
@@ -135,23 +127,30 @@ class PostgresSinkTest extends SinkContractTest {
             List.of(
                 List.of(SinkContractTest.fileRow("a", "f1.json")),
                 List.of(SinkContractTest.fileRow("b", "f2.json")))));
-    ExecutorService release = Executors.newSingleThreadExecutor();
-    Future<?> released =
-        release.submit(
-            () -> {
-              Thread.sleep(500);
-              blocker.rollback();
-              return null;
-            });
+    Future<?> released = rollBackAfter(blocker, 500);
 
     long t0 = System.nanoTime();
     sink.close(); // never awaited: waits for the statement, then rolls back
     long closeMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - t0);
     released.get();
-    release.shutdown();
 
     assertThat(closeMs).as("ms close took, waiting for the statement").isGreaterThanOrEqualTo(300);
     assertThat(open(spec).countRows()).isZero();
+  }
+
+  /** Rolls {@code blocker}'s transaction back after {@code ms}, on a thread of its own. */
+  private static Future<?> rollBackAfter(Sink blocker, long ms) {
+    ExecutorService release = Executors.newSingleThreadExecutor();
+    try {
+      return release.submit(
+          () -> {
+            Thread.sleep(ms);
+            blocker.rollback();
+            return null;
+          });
+    } finally {
+      release.shutdown(); // the submitted rollback still runs
+    }
   }
 
   @Test
