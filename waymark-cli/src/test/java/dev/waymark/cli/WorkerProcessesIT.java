@@ -285,23 +285,40 @@ class WorkerProcessesIT {
   void aMalformedFileFailsTheJobTheOtherWorkersStopWaitExitsSixAndANewWorkerResumesIt()
       throws Exception {
     generate(360, 40);
-    // The last file of partition 0, which the first claim takes: its owner reaches it once the
-    // others are well into partitions of their own.
-    List<String> p0 = partitionFiles().get("0");
-    String badName = p0.get(p0.size() - 1);
+    // The last file of the last partition claims reach. The test holds that partition's row
+    // locked (claims skip locked rows) until every worker has joined and the file is malformed:
+    // malformed earlier, a worker could fail the job before the last one joins, and a worker that
+    // joins a failed job starts a new attempt (see the README), which is the end of this test, not
+    // its start. Malformed later, its owner could already have read the good file.
+    String badPartition = String.valueOf(PARTITIONS - 1);
+    List<String> files = partitionFiles().get(badPartition);
+    String badName = files.get(files.size() - 1);
     Path bad = feed.resolve(badName);
     String good = Files.readString(bad);
     List<IngestChild> workers = List.of(worker("3s"), worker("3s"), worker("3s"));
     Map<String, IngestChild> byId = new HashMap<>();
-    for (IngestChild w : workers) {
-      byId.put(workerId(w), w);
+    try (Connection hold = DriverManager.getConnection(target.url)) {
+      hold.setAutoCommit(false);
+      waitFor("the job's partitions", () -> partitionRows() == PARTITIONS, workers.get(0));
+      try (PreparedStatement ps =
+          hold.prepareStatement(
+              "SELECT state FROM waymark_coord_partition WHERE job = ? AND partition_id = ?"
+                  + " FOR UPDATE")) {
+        ps.setString(1, IngestTarget.JOB);
+        ps.setString(2, badPartition);
+        try (ResultSet rs = ps.executeQuery()) {
+          assertThat(rs.next()).isTrue();
+          assertThat(rs.getString(1))
+              .as("partition %s unclaimed when the test locked it", badPartition)
+              .isEqualTo("free");
+        }
+      }
+      for (IngestChild w : workers) {
+        byId.put(workerId(w), w);
+      }
+      Files.writeString(bad, "[{\"sku\": 1,");
+      hold.commit();
     }
-    // Malformed only once every worker has joined: a worker that joins a failed job starts a new
-    // attempt (see the README), which is the end of this test, not its start.
-    Files.writeString(bad, "[{\"sku\": 1,");
-    assertThat(partition0Files())
-        .as("partition 0's owner has not committed its last file yet")
-        .isLessThan(p0.size());
     List<String> waitArgs =
         List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "5m");
     IngestChild waiter =
@@ -337,7 +354,7 @@ class WorkerProcessesIT {
       assertThat(w.exitCode()).as("a worker stopped by the failure: %s", w).isEqualTo(6);
       assertThat(w.err())
           .contains("waymark: Job 'it' failed at ")
-          .contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+          .contains("(BAD_INPUT): worker " + failingId + ", partition " + badPartition + ": ")
           .contains(badName)
           .contains("This worker stopped at its next unit boundary");
     }
@@ -351,7 +368,7 @@ class WorkerProcessesIT {
     assertThat(waiter.exitCode()).as(waiter.toString()).isEqualTo(ExitCode.JOB_FAILED.code);
     assertThat(waiter.err())
         .contains("waymark: Job 'it' failed at ")
-        .contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+        .contains("(BAD_INPUT): worker " + failingId + ", partition " + badPartition + ": ")
         .contains(badName);
     CliRun waited =
         IngestTarget.runInProcess(
@@ -367,7 +384,8 @@ class WorkerProcessesIT {
         .anyMatch(
             l ->
                 l.startsWith("job 'it' had failed at ")
-                    && l.contains("(BAD_INPUT): worker " + failingId + ", partition 0: ")
+                    && l.contains(
+                        "(BAD_INPUT): worker " + failingId + ", partition " + badPartition + ": ")
                     && l.endsWith(
                         "; this worker cleared the failure and resumes the job from its"
                             + " partitions' checkpoints"));
@@ -496,11 +514,16 @@ class WorkerProcessesIT {
     return files;
   }
 
-  /** Files partition 0's checkpoint records as committed, 0 before its first commit. */
-  private long partition0Files() {
-    try (JdbcCheckpointStore.Reader store =
-        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
-      return store.read("0").map(c -> c.cursor().number(Cursor.FILES).orElseThrow()).orElse(0L);
+  /** The rows of the job's partitions in the coordination table, 0 before a worker creates it. */
+  private long partitionRows() {
+    try {
+      return target.count(
+          "SELECT COUNT(*) FROM waymark_coord_partition WHERE job = '" + IngestTarget.JOB + "'");
+    } catch (SQLException e) {
+      if ("42P01".equals(e.getSQLState())) { // undefined_table: no worker has created the job yet
+        return 0;
+      }
+      throw new AssertionError(e);
     }
   }
 
