@@ -148,6 +148,16 @@ public final class IngestJob {
   private static final long BATCH_CHARS = 8 << 20;
 
   /**
+   * The first statement of an attempt holds up to this many rows, and each next one twice as many,
+   * up to the statement size. At the start the reader is slow (its code not yet compiled): a first
+   * statement of 10,000 rows left the server idle for the first 320 ms of a night run while it was
+   * gathered, and small statements set the server to work on the first files while the reader reads
+   * the next (BENCHMARKS.md, "Session 7"). Not with several partitions, whose units must go in as
+   * one statement each (CONCURRENT_BATCH_ROWS).
+   */
+  private static final int FIRST_STATEMENT_ROWS = 1_000;
+
+  /**
    * With several partitions on PostgreSQL, units of different partitions are written at once (by
    * worker threads, or worker processes), and two that insert the same repeated records in opposite
    * orders deadlock: PostgreSQL notices after {@code deadlock_timeout} (1 s) and one unit is redone
@@ -197,12 +207,16 @@ public final class IngestJob {
    */
   private Sink preparedSink;
 
+  /** PostgreSQL's connection, opening while the files are listed; taken by {@link #prepare}. */
+  private final EarlySink earlySink;
+
   private IngestJob(IngestOptions options, IngestListener listener, PartitionHooks hooks) {
     this.o = options;
     this.listener = new SerialListener(listener);
     this.hooks = hooks;
     this.postgres = options.db.startsWith("jdbc:postgresql:");
-    this.listing = FileListing.of(options.input, options.glob);
+    this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
+    this.earlySink = postgres ? EarlySink.open(options.db, spec) : null;
     this.partitioned = options.partitions > 1;
     this.batchRows =
         !postgres
@@ -210,16 +224,23 @@ public final class IngestJob {
             : partitioned
                 ? Math.max(POSTGRES_BATCH_ROWS, CONCURRENT_BATCH_ROWS)
                 : POSTGRES_BATCH_ROWS;
-    this.spec = new TableSpec(options.table, List.copyOf(options.columns.keySet()));
-    for (String pointer : options.columns.values()) {
-      pointers.add(JsonPointer.parse(pointer));
-    }
-    for (int p = 0; p < options.partitions; p++) {
-      PartitionRun run =
-          new PartitionRun(Partitioning.id(p), listing.partition(p, options.partitions));
-      run.rescan = options.rescan;
-      runs.add(run);
-      runsById.put(run.id, run);
+    try {
+      this.listing = FileListing.of(options.input, options.glob);
+      for (String pointer : options.columns.values()) {
+        pointers.add(JsonPointer.parse(pointer));
+      }
+      for (int p = 0; p < options.partitions; p++) {
+        PartitionRun run =
+            new PartitionRun(Partitioning.id(p), listing.partition(p, options.partitions));
+        run.rescan = options.rescan;
+        runs.add(run);
+        runsById.put(run.id, run);
+      }
+    } catch (RuntimeException | Error e) {
+      if (earlySink != null) {
+        earlySink.discard(); // no run follows to take it
+      }
+      throw e;
     }
   }
 
@@ -297,6 +318,9 @@ public final class IngestJob {
         dbStore.close();
       }
       closeQuietly(takePreparedSink());
+      if (earlySink != null) {
+        earlySink.discard(); // the run ended before preparing: nobody took it
+      }
     }
   }
 
@@ -346,7 +370,8 @@ public final class IngestJob {
     retrying(
         null,
         () -> {
-          Sink sink = Sink.open(o.db, spec);
+          Sink early = earlySink != null ? earlySink.take() : null; // first attempt only
+          Sink sink = early != null ? early : Sink.open(o.db, spec);
           try {
             // Refused before anything is created: a refused run leaves the database as it was.
             if (fileStore != null) {
@@ -852,6 +877,9 @@ public final class IngestJob {
     private int pendingRows;
     private long pendingChars;
 
+    /** Rows that send the pending files; grows to batchRows (FIRST_STATEMENT_ROWS). */
+    private int statementRows = partitioned ? batchRows : Math.min(batchRows, FIRST_STATEMENT_ROWS);
+
     /**
      * The statement the last flush started, which the database may still be running, and the
      * positions in {@link #unit} of its files; settled before the sink is used for anything else.
@@ -934,8 +962,9 @@ public final class IngestJob {
           if (checkpointInFlight != null && checkpointInFlight.isDone()) {
             awaitCheckpoint(); // report the last unit as soon as its checkpoint is written
           }
-          if (pendingRows >= batchRows || pendingChars >= BATCH_CHARS) {
+          if (pendingRows >= statementRows || pendingChars >= BATCH_CHARS) {
             flush();
+            statementRows = (int) Math.min(batchRows, 2L * statementRows);
           }
           if (i == listing.size() - 1
               || o.commitPolicy.unitComplete(

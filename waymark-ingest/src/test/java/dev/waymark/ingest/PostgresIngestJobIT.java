@@ -35,6 +35,35 @@ class PostgresIngestJobIT extends IngestJobContractTest {
     }
   }
 
+  // The connection opens while the files are listed (EarlySink): a run refused before it reaches
+  // the database closes it rather than leave it open until the JVM ends.
+  @Test
+  void aRunRefusedBeforeItReachesTheDatabaseClosesTheConnectionItWasOpening() throws Exception {
+    String name = "waymark-early-" + System.nanoTime();
+    IngestOptions refused =
+        IngestOptions.builder(tmp.resolve("no-such-folder"))
+            .db(db + "&ApplicationName=" + name)
+            .state(tmp.resolve("state"))
+            .job("nightly")
+            .build();
+
+    assertThatThrownBy(() -> IngestJob.run(refused, new IngestListener() {}))
+        .isInstanceOf(BadUsageException.class)
+        .hasMessageContaining("is not a directory");
+
+    // A connection left open shows up within a few hundred milliseconds and stays: watched for at
+    // least 1.5 s, the run's connections must be gone by then.
+    String open = "SELECT COUNT(*) FROM pg_stat_activity WHERE application_name = '" + name + "'";
+    long start = System.nanoTime(), waited;
+    long connections;
+    do {
+      Thread.sleep(100);
+      connections = count(open);
+      waited = (System.nanoTime() - start) / 1_000_000;
+    } while ((connections > 0 || waited < 1_500) && waited < 10_000);
+    assertThat(connections).as("connections of the refused run after %d ms", waited).isZero();
+  }
+
   // Regression: a record with an escaped NUL is valid JSON, but PostgreSQL refuses it in jsonb;
   // the run used to stop with exit 1 and a database error naming no file, even under quarantine.
   @Test
