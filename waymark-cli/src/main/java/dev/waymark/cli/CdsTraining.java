@@ -20,14 +20,18 @@ import java.util.stream.Stream;
  * java -cp target/waymark.jar dev.waymark.cli.CdsTraining ARCHIVE WORK_DIR CLASS_LIST
  * </pre>
  *
- * <p>It runs a training in a child JVM started with {@code -XX:ArchiveClassesAtExit}: at exit, that
- * JVM archives every class the training loaded, parsed and verified, so that a later run maps them
- * instead of loading them from the jar (BENCHMARKS.md, "Session 3: time to first commit"). The
- * training ingests a small generated feed into SQLite the ways a user does: a first run, a resumed
- * one, and one with the database checkpoint store. A PostgreSQL run would need a server, which a
- * build may not have, so the classes such a run loads are loaded by name from {@code CLASS_LIST}
- * instead (one binary name per line, {@code #} comments; names no longer found are skipped): loaded
- * classes are archived whether they ran or not.
+ * <p>It runs a training in a child JVM started with {@code -XX:DumpLoadedClassList}, which lists
+ * every class the training loaded; a second JVM ({@code -Xshare:dump}) then archives them, parsed
+ * and verified, so that a later run maps them instead of loading them from the jar (BENCHMARKS.md,
+ * "Session 3: time to first commit"). A static archive, not a dynamic one ({@code
+ * -XX:ArchiveClassesAtExit}, used until session 7): OpenJDK 17's dynamic archive leaves out class
+ * files older than Java 6, and picocli's are Java 5 ones, about 190 classes that every run then
+ * loaded from the jar; the static archive holds them, and a resumed night run made its first commit
+ * sooner (BENCHMARKS.md, "Session 7"). The training ingests a small generated feed into SQLite the
+ * ways a user does: a first run, a resumed one, and one with the database checkpoint store. A
+ * PostgreSQL run would need a server, which a build may not have, so the classes such a run loads
+ * are loaded by name from {@code CLASS_LIST} instead (one binary name per line, {@code #} comments;
+ * names no longer found are skipped): loaded classes are archived whether they ran or not.
  *
  * <p>The archive is written under a temporary name, then mapped by a JVM started with {@code
  * -Xshare:on} (which fails rather than run without it), and only then renamed into place: the JVM
@@ -57,16 +61,15 @@ final class CdsTraining {
     Path tmp = archive.resolveSibling(archive.getFileName() + ".tmp");
     Files.deleteIfExists(archive); // older than the new jar: the launcher would skip it anyway
     Files.deleteIfExists(tmp);
+    Path loaded = archive.resolveSibling(archive.getFileName() + ".classes");
+    Files.deleteIfExists(loaded);
     String java = ProcessHandle.current().info().command().orElse("java");
     String jar = System.getProperty("java.class.path");
     String failure =
         run(
             List.of(
                 java,
-                "-XX:ArchiveClassesAtExit=" + tmp,
-                // picocli's classes are Java 5 class files, which CDS cannot hold: not a problem.
-                "-Xlog:cds=off",
-                "-Xlog:cds+dynamic=off",
+                "-XX:DumpLoadedClassList=" + loaded,
                 "-cp",
                 jar,
                 CdsTraining.class.getName(),
@@ -74,8 +77,21 @@ final class CdsTraining {
                 work,
                 classList),
             "the training run");
+    if (failure == null) {
+      failure =
+          run(
+              List.of(
+                  java,
+                  "-Xshare:dump",
+                  "-XX:SharedClassListFile=" + loaded,
+                  "-XX:SharedArchiveFile=" + tmp,
+                  "-cp",
+                  jar),
+              "the archive's dump");
+    }
+    Files.deleteIfExists(loaded);
     if (failure == null && !Files.isRegularFile(tmp)) {
-      failure = "the training run wrote no archive";
+      failure = "the dump wrote no archive";
     }
     if (failure == null) {
       // As the launcher runs the jar, so that the archive is checked against the same class path.
