@@ -1,11 +1,11 @@
 package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.ingest.sink.Futures;
 import dev.waymark.ingest.sink.Sink;
 import dev.waymark.ingest.sink.TableSpec;
 import java.sql.SQLException;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.ExecutionException;
 
 /**
  * A sink opened on a thread of its own from the moment a run is set up, so that connecting (the
@@ -54,17 +54,7 @@ final class EarlySink {
     }
     taken = true;
     try {
-      return opened.get();
-    } catch (ExecutionException e) {
-      Throwable cause = e.getCause();
-      if (cause instanceof SQLException sql) {
-        throw sql;
-      } else if (cause instanceof RuntimeException runtime) {
-        throw runtime;
-      } else if (cause instanceof Error error) {
-        throw error;
-      }
-      throw new IllegalStateException(cause);
+      return Futures.get(opened);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
       closeWhenOpen();

@@ -198,17 +198,7 @@ final class PostgresSink extends JdbcSink {
     inFlight = running;
     return () -> {
       try {
-        return running.get();
-      } catch (ExecutionException e) {
-        Throwable cause = e.getCause();
-        if (cause instanceof SQLException sql) {
-          throw sql;
-        } else if (cause instanceof RuntimeException runtime) {
-          throw runtime;
-        } else if (cause instanceof Error error) {
-          throw error;
-        }
-        throw new IllegalStateException(cause);
+        return Futures.get(running);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new SQLException("interrupted while the database ran a statement", e);
