@@ -14,6 +14,8 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The runner in-process on PostgreSQL, each test in a fresh schema (skipped without a server, or
@@ -114,6 +116,33 @@ class PostgresIngestJobIT extends IngestJobContractTest {
   @Test
   void aValueTheDatabaseRefusesMidUnitIsQuarantinedAndTheUnitsOtherFilesStay() throws Exception {
     Files.writeString(feed.resolve("skus_00005.json"), "[{\"sku_id\":\"poison\"}]");
+    assertThatFileFiveIsQuarantinedByTheDatabaseAndTheUnitsOtherFilesStay();
+  }
+
+  // A file of several chunks goes in one statement per chunk, inside a savepoint: a value refused
+  // in
+  // its first chunk or in its last must undo the file's chunks and nothing of the unit's others.
+  @ParameterizedTest(name = "the refused record is record {0} of 2,500")
+  @ValueSource(ints = {10, 2_400})
+  void aValueTheDatabaseRefusesInAFileOfSeveralChunksIsQuarantinedAndTheUnitsOtherFilesStay(
+      int poisoned) throws Exception {
+    StringBuilder big = new StringBuilder("[");
+    for (int i = 0; i < 2_500; i++) {
+      big.append(i == 0 ? "" : ",")
+          .append("{\"sku_id\":\"")
+          .append(i == poisoned ? "poison" : "big-" + i)
+          .append("\"}");
+    }
+    Files.writeString(feed.resolve("skus_00005.json"), big.append("]"));
+    assertThatFileFiveIsQuarantinedByTheDatabaseAndTheUnitsOtherFilesStay();
+  }
+
+  /**
+   * With a trigger that refuses the record {@code "sku_id": "poison"}, which file 5 holds: one unit
+   * of the 12 files quarantines file 5 alone, and the checkpoint passes it.
+   */
+  private void assertThatFileFiveIsQuarantinedByTheDatabaseAndTheUnitsOtherFilesStay()
+      throws Exception {
     try (Connection c = DriverManager.getConnection(db);
         Statement s = c.createStatement()) {
       s.execute(
