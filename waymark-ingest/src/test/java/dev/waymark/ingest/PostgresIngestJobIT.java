@@ -12,6 +12,7 @@ import java.sql.Connection;
 import java.sql.DriverManager;
 import java.sql.SQLException;
 import java.sql.Statement;
+import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -64,6 +65,38 @@ class PostgresIngestJobIT extends IngestJobContractTest {
       waited = (System.nanoTime() - start) / 1_000_000;
     } while ((connections > 0 || waited < 1_500) && waited < 10_000);
     assertThat(connections).as("connections of the refused run after %d ms", waited).isZero();
+  }
+
+  // With the file store the reader starts on the first file before the database is reached: a run
+  // refused there (here for synchronous_commit = off) stops that reader too.
+  @Test
+  void aRunRefusedAtTheDatabaseStopsTheReaderItStartedBeforeIt() throws Exception {
+    // More rows than the reader may hold ready: left alone, it would wait for room for ever.
+    java.nio.file.Path big = tmp.resolve("big");
+    FeedGenerator.generate(big, 200, 100, 3);
+    IngestOptions refused =
+        IngestOptions.builder(big)
+            .db(db + "&options=-c%20synchronous_commit%3Doff")
+            .state(tmp.resolve("state"))
+            .job("nightly")
+            .build();
+
+    assertThatThrownBy(() -> IngestJob.run(refused, new IngestListener() {}))
+        .isInstanceOf(BadUsageException.class)
+        .hasMessageContaining("synchronous_commit = off");
+
+    long start = System.nanoTime(), waited;
+    List<String> readers;
+    do {
+      Thread.sleep(50);
+      readers =
+          Thread.getAllStackTraces().keySet().stream()
+              .filter(t -> t.isAlive() && t.getName().startsWith("waymark-reader"))
+              .map(Thread::getName)
+              .toList();
+      waited = (System.nanoTime() - start) / 1_000_000;
+    } while (!readers.isEmpty() && waited < 5_000);
+    assertThat(readers).as("reader threads alive %d ms after the refusal", waited).isEmpty();
   }
 
   // Regression: a record with an escaped NUL is valid JSON, but PostgreSQL refuses it in jsonb;
