@@ -64,7 +64,12 @@ abstract class IngestJobContractTest {
   abstract String newDatabase();
 
   IngestOptions.Builder options() {
-    return IngestOptions.builder(feed).db(db).state(tmp.resolve("state")).job("nightly");
+    return options(feed);
+  }
+
+  /** The options of {@link #options()} for another input folder. */
+  IngestOptions.Builder options(Path input) {
+    return IngestOptions.builder(input).db(db).state(tmp.resolve("state")).job("nightly");
   }
 
   long count(String sql) throws SQLException {

@@ -44,11 +44,7 @@ class PostgresIngestJobIT extends IngestJobContractTest {
   void aRunRefusedBeforeItReachesTheDatabaseClosesTheConnectionItWasOpening() throws Exception {
     String name = "waymark-early-" + System.nanoTime();
     IngestOptions refused =
-        IngestOptions.builder(tmp.resolve("no-such-folder"))
-            .db(db + "&ApplicationName=" + name)
-            .state(tmp.resolve("state"))
-            .job("nightly")
-            .build();
+        options(tmp.resolve("no-such-folder")).db(db + "&ApplicationName=" + name).build();
 
     assertThatThrownBy(() -> IngestJob.run(refused, new IngestListener() {}))
         .isInstanceOf(BadUsageException.class)
@@ -74,12 +70,7 @@ class PostgresIngestJobIT extends IngestJobContractTest {
     // More rows than the reader may hold ready: left alone, it would wait for room for ever.
     java.nio.file.Path big = tmp.resolve("big");
     FeedGenerator.generate(big, 200, 100, 3);
-    IngestOptions refused =
-        IngestOptions.builder(big)
-            .db(db + "&options=-c%20synchronous_commit%3Doff")
-            .state(tmp.resolve("state"))
-            .job("nightly")
-            .build();
+    IngestOptions refused = options(big).db(db + "&options=-c%20synchronous_commit%3Doff").build();
 
     assertThatThrownBy(() -> IngestJob.run(refused, new IngestListener() {}))
         .isInstanceOf(BadUsageException.class)
