@@ -11,7 +11,7 @@ import java.util.concurrent.CompletableFuture;
  * A sink opened on a thread of its own from the moment a run is set up, so that connecting (the
  * driver's classes, the server's start-up, the session's settings: about 80 ms of a resumed night
  * run's start) overlaps listing the files and opening the checkpoint store instead of following
- * them. Measured, the first commit came 391 instead of 409 ms after launch (medians of 7;
+ * them. Measured, the first commit came 391 instead of 411 ms after launch (medians of 7;
  * BENCHMARKS.md, "Session 7"): less than the whole 80 ms, as both threads share two cores with the
  * JIT compilers. Used for PostgreSQL only: opening a SQLite file can create it, and a run refused
  * before it reaches the database must leave the database as it was.

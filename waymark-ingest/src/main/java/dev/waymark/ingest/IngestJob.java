@@ -150,11 +150,11 @@ public final class IngestJob {
   /**
    * The first statement of an attempt holds up to this many rows, and each next one twice as many,
    * up to the statement size. At the start the reader is slow (its code not yet compiled): a first
-   * statement of 10,000 rows left the server idle for the first 320 ms of a night run while it was
-   * gathered, and small statements set the server to work on the first files while the reader reads
-   * the next: traced, its first statement started at 114 instead of 387 ms, about 0.1 s of a run
-   * (BENCHMARKS.md, "Session 7"). Not with several partitions, whose units must go in as one
-   * statement each (CONCURRENT_BATCH_ROWS).
+   * statement of 10,000 rows left the server idle for 320 ms after a night run's first commit while
+   * it was gathered, and small statements set the server to work on the first files while the
+   * reader reads the next: traced, the first statement started 114 instead of 387 ms after the
+   * run's first commit (its preparation's), about 0.1 s of a run (BENCHMARKS.md, "Session 7"). Not
+   * with several partitions, whose units must go in as one statement each (CONCURRENT_BATCH_ROWS).
    */
   private static final int FIRST_STATEMENT_ROWS = 1_000;
 
