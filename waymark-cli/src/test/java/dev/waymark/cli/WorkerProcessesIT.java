@@ -399,6 +399,82 @@ class WorkerProcessesIT {
   }
 
   /**
+   * The other way a worker meets a job failure: in the middle of a partition. The paused worker
+   * claims partition 0 (claims go in partition order) and pauses with its second unit written and
+   * not committed ({@code WAYMARK_FAULT=pause-before-commit:2}, one file a unit); the failing
+   * worker then claims partition 1, whose first file is malformed, and fails the job. Resumed, the
+   * paused worker commits the unit it was in and stops at that boundary, before its third file,
+   * with exit 6: what it committed stays, and its partition is left unfinished for the next
+   * attempt.
+   */
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aWorkerInTheMiddleOfAPartitionStopsAtItsNextUnitBoundaryWhenAnotherFailsTheJob()
+      throws Exception {
+    generate(120, 40);
+    Map<String, List<String>> files = partitionFiles();
+    IngestChild paused =
+        IngestChild.start(
+            tmp.resolve("logs"),
+            Map.of("WAYMARK_FAULT", "pause-before-commit:2"),
+            IngestChild.FAST_START,
+            workerArgs("30s", String.valueOf(PARTITIONS), 1));
+    children.add(paused);
+    paused.awaitPause(WAIT);
+    assertThat(paused.lines()).contains("claimed partition 0 at epoch 1");
+
+    String badName = files.get("1").get(0);
+    Files.writeString(feed.resolve(badName), "[{\"sku\": 1,");
+    IngestChild failing = worker("30s");
+    assertThat(failing.exitsWithin(WAIT)).as("failing worker ended: %s", failing).isTrue();
+    assertThat(failing.exitCode()).as(failing.toString()).isEqualTo(ExitCode.BAD_INPUT.code);
+    assertThat(failing.lines()).contains("claimed partition 1 at epoch 1");
+    assertThat(failing.err()).contains(badName);
+
+    paused.resume();
+    assertThat(paused.exitsWithin(WAIT)).as("paused worker ended: %s", paused).isTrue();
+    assertThat(paused.exitCode()).as(paused.toString()).isEqualTo(ExitCode.JOB_FAILED.code);
+    assertThat(paused.err())
+        .contains("waymark: Job 'it' failed at ")
+        .contains("partition 1: ")
+        .contains(badName)
+        .contains("This worker stopped at its next unit boundary");
+    List<Long> committed =
+        paused.lines().stream().map(l -> fileNumber(l, "0")).filter(n -> n > 0).toList();
+    assertThat(committed)
+        .as("files of partition 0 the paused worker reported")
+        .containsExactly(1L, 2L);
+    try (JdbcCheckpointStore.Reader store =
+        JdbcCheckpointStore.reader(ConnectionSource.of(target.url), IngestTarget.JOB)) {
+      assertThat(store.read("0").orElseThrow().cursor().number(Cursor.FILES))
+          .as("partition 0's checkpoint: its second unit committed, nothing after")
+          .hasValue(2L);
+    }
+    assertThat(
+            target.count(
+                "SELECT COUNT(*) FROM waymark_coord_partition WHERE partition_id = '0'"
+                    + " AND state <> 'done'"))
+        .as("partition 0 left unfinished")
+        .isEqualTo(1);
+    List<String> zero = files.get("0");
+    assertThat(rowsFrom(zero.subList(0, 2)))
+        .as("rows of partition 0's first two files")
+        .isPositive();
+    assertThat(rowsFrom(zero.subList(2, zero.size())))
+        .as("rows of partition 0's later files, which no worker committed")
+        .isZero();
+  }
+
+  private long rowsFrom(List<String> sourceFiles) throws SQLException {
+    return target.count(
+        "SELECT COUNT(*) FROM \""
+            + IngestTarget.TABLE
+            + "\" WHERE source_file IN ('"
+            + String.join("', '", sourceFiles)
+            + "')");
+  }
+
+  /**
    * Regression: the coordinator's own connection (claims, finishes) was never opened again once the
    * server ended it, so the worker failed mid-job although its data path retries lost connections.
    */
