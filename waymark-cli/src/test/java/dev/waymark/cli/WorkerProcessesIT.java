@@ -399,6 +399,69 @@ class WorkerProcessesIT {
   }
 
   /**
+   * A coordinating worker paused for good (SIGSTOP, standing in for a frozen VM) loses the global
+   * checkpoint lock once its session has been silent for three leases (the server ends it), so the
+   * other worker, which finishes the job, writes the final global checkpoint and the success marker
+   * without it. Before, the finishing worker waited for the lock as long as the pause lasted.
+   */
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  void aPausedCoordinatingWorkerLosesTheGlobalLockAndTheOtherFinishesTheJob() throws Exception {
+    generate(240, 40);
+    IngestChild coordinating = worker("1s", 1, "--global-checkpoint-every", "1s");
+    String coordinatingId = workerId(coordinating);
+    waitFor(
+        "the first worker to take the global checkpoint lock",
+        () -> coordinatingId.equals(globalLockHolder()),
+        coordinating);
+    waitFor("the first worker to commit files", () -> fileLines(coordinating) >= 3, coordinating);
+    signal(coordinating, "STOP");
+    long pausedAt = System.nanoTime();
+    IngestChild other = worker("1s", 1, "--global-checkpoint-every", "1s");
+
+    assertThat(other.exitsWithin(WAIT)).as("the other worker ended: %s", other).isTrue();
+    assertThat(other.exitCode()).as(other.toString()).isZero();
+    Duration paused = Duration.ofNanos(System.nanoTime() - pausedAt);
+    assertThat(other.lines())
+        .anyMatch(l -> l.startsWith("job 'it' done: every partition is finished"));
+    CliRun waited =
+        IngestTarget.runInProcess(
+            List.of("wait", "--db", target.url, "--job", IngestTarget.JOB, "--timeout", "10s"));
+    assertThat(waited.exitCode())
+        .as("success marker, the coordinator still paused: %s", waited)
+        .isZero();
+    assertThat(globalLockHolder()).as("holder of the global lock").isNotEqualTo(coordinatingId);
+    System.out.println("the job finished " + paused.toMillis() + " ms into the pause");
+
+    signal(coordinating, "CONT");
+    assertThat(coordinating.exitsWithin(WAIT))
+        .as("resumed worker ended: %s", coordinating)
+        .isTrue();
+    assertThat(coordinating.exitCode()).as(coordinating.toString()).isZero();
+    assertThatTableMatchesTheSingleProcessRun();
+    assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
+    assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
+  }
+
+  /** The worker whose session holds job 'it''s global checkpoint lock, or null. */
+  private String globalLockHolder() {
+    try (Connection c = DriverManager.getConnection(target.url);
+        Statement s = c.createStatement();
+        ResultSet rs =
+            s.executeQuery(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid ="
+                    + " l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
+                    + " AND l.classid::bigint = (hashtext('waymark_global')::bigint & 4294967295)"
+                    + " AND l.objid::bigint = (hashtext('"
+                    + IngestTarget.JOB
+                    + "')::bigint & 4294967295)")) {
+      return rs.next() ? rs.getString(1).replaceFirst("^waymark worker ", "") : null;
+    } catch (SQLException e) {
+      throw new AssertionError(e);
+    }
+  }
+
+  /**
    * The other way a worker meets a job failure: in the middle of a partition. The paused worker
    * claims partition 0 (claims go in partition order) and pauses with its second unit written and
    * not committed ({@code WAYMARK_FAULT=pause-before-commit:2}, one file a unit); the failing

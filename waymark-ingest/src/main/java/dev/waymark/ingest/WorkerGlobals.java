@@ -11,6 +11,7 @@ import java.sql.Connection;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
 import java.sql.SQLException;
+import java.sql.Statement;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
@@ -31,6 +32,15 @@ import java.util.concurrent.ConcurrentHashMap;
  *       another worker takes over at its next tick; it first discards the partial global checkpoint
  *       the dead one left ({@link JdbcGlobalCheckpointStore#discardPartial}), which is therefore
  *       never used.
+ *   <li><b>A coordinator that stops answering.</b> A paused or frozen coordinating worker (SIGSTOP,
+ *       a suspended VM) does not die, and neither does its session, so it would keep the lock, and
+ *       the finishing worker would wait for it in {@link #finishJob}, for as long as the pause
+ *       lasts. So the lock's session has {@code idle_session_timeout} set to {@link
+ *       #IDLE_SESSION_LEASES} leases, and the coordinating worker uses it every {@link #TICK}
+ *       ({@link #keepLock}): silent that long, it loses the session, the lock with it, and another
+ *       worker takes over. Resumed, it finds the session gone at its next tick, or its next step of
+ *       a round, and stops coordinating. (PostgreSQL before 14 has no such timeout: there the lock
+ *       is held until the session dies, as before.)
  *   <li><b>Who marks.</b> A worker marks each partition it owns at its next unit boundary after
  *       seeing barrier N ({@link #unitCommitted}); the latest N is read every {@link #TICK} on this
  *       class's thread, so a unit boundary costs one volatile read. A partition no worker owns
@@ -52,6 +62,13 @@ import java.util.concurrent.ConcurrentHashMap;
 final class WorkerGlobals implements AutoCloseable {
   /** How often a worker reads the latest barrier and tries to become the coordinator. */
   static final Duration TICK = Duration.ofMillis(200);
+
+  /**
+   * The lock session's {@code idle_session_timeout}, in leases: as long as a worker's open
+   * transaction may stay idle (the workers' data and coordinator connections), so that a paused
+   * worker holds nothing up for longer.
+   */
+  static final int IDLE_SESSION_LEASES = 3;
 
   private final ConnectionSource connections;
   private final JdbcGlobalCheckpointStore store;
@@ -162,6 +179,7 @@ final class WorkerGlobals implements AutoCloseable {
     while (!closed) {
       try {
         barrier = store.lastBarrier();
+        keepLock();
         // Once the job is done, the final global checkpoint is the finishing worker's alone: a
         // periodic one issued after it would leave the success marker behind the last complete.
         if (System.nanoTime() >= next && elected() && !coordinator.status().jobDone()) {
@@ -204,6 +222,21 @@ final class WorkerGlobals implements AutoCloseable {
     }
   }
 
+  /**
+   * If this worker coordinates, uses the lock's session, which keeps the server from ending it as
+   * idle, and finds out whether the server has ended it already: then this throws, the lock is
+   * gone, and the caller stops coordinating.
+   */
+  private void keepLock() throws SQLException {
+    synchronized (lockGuard) {
+      if (coordinating) {
+        try (Statement s = lockConnection.createStatement()) {
+          s.execute("SELECT 1");
+        }
+      }
+    }
+  }
+
   private PreparedStatement bind(PreparedStatement ps) throws SQLException {
     ps.setString(1, "waymark_global");
     ps.setString(2, coordinator.spec().job());
@@ -214,6 +247,14 @@ final class WorkerGlobals implements AutoCloseable {
     if (lockConnection == null || lockConnection.isClosed()) {
       lockConnection = connections.open();
       lockConnection.setAutoCommit(true);
+      long timeout = coordinator.lease().multipliedBy(IDLE_SESSION_LEASES).toMillis();
+      try (Statement s = lockConnection.createStatement()) {
+        s.execute("SET idle_session_timeout = " + timeout);
+      } catch (SQLException e) {
+        if (!"42704".equals(e.getSQLState())) { // undefined_object: PostgreSQL before 14
+          throw e;
+        }
+      }
     }
     return lockConnection;
   }
@@ -221,11 +262,15 @@ final class WorkerGlobals implements AutoCloseable {
   /**
    * Issues a barrier and waits for every partition's marker, marking unowned ones itself, then
    * writes "N complete". Returns null if this worker is stopping first: the barrier stays partial.
+   *
+   * @throws SQLException if the lock's session is gone ({@link #keepLock}): the barrier stays
+   *     partial, for the next coordinator to discard
    */
-  private GlobalCheckpoint round(boolean last) throws InterruptedException {
+  private GlobalCheckpoint round(boolean last) throws InterruptedException, SQLException {
     long n = store.issueBarrier();
     barrier = n;
     while (true) {
+      keepLock();
       Set<String> marked = store.marked(n);
       for (String p : partitions) {
         if (!marked.contains(p)
