@@ -4,6 +4,8 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.ingest.FeedGenerator;
+import dev.waymark.ingest.FileListing;
+import dev.waymark.ingest.IngestOptions;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -117,16 +119,17 @@ final class DemoCommand implements Callable<Integer> {
       out.printf("Run 2 failed with exit code %d.%n", exit2);
       return ExitCode.FAILURE.code;
     }
-    return verify(out, db, state, feedSummary, t0) ? ExitCode.OK.code : ExitCode.FAILURE.code;
+    return verify(out, db, state, feed, feedSummary, t0) ? ExitCode.OK.code : ExitCode.FAILURE.code;
   }
 
   private boolean verify(
-      PrintWriter out, String db, Path state, FeedGenerator.Summary feed, long t0)
+      PrintWriter out, String db, Path state, Path feedDir, FeedGenerator.Summary feed, long t0)
       throws SQLException {
     long rowsLoaded = count(db, "SELECT COUNT(*) FROM skus_staging");
     long distinctKeys = count(db, "SELECT COUNT(DISTINCT dedup_key) FROM skus_staging");
     Checkpoint last = FileCheckpointStore.reader(state, JOB).read().orElseThrow();
-    Cursor expected = Cursor.ofFile(FeedGenerator.fileName(feed.files() - 1), feed.files());
+    FileListing listing = FileListing.of(feedDir, IngestOptions.DEFAULT_GLOB);
+    Cursor expected = listing.cursorAt(listing.size() - 1);
     boolean ok =
         rowsLoaded == feed.distinctRecords()
             && distinctKeys == rowsLoaded

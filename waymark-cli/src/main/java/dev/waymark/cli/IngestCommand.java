@@ -1,5 +1,6 @@
 package dev.waymark.cli;
 
+import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.global.GlobalCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
@@ -188,14 +189,56 @@ class IngestCommand implements Callable<Integer> {
   @Override
   public Integer call() throws IOException {
     IngestOptions options = options();
+    checkSummaryPath();
     PrintWriter out = spec.commandLine().getOut();
     Progress progress = new Progress(out, System.console() != null, db);
-    IngestSummary summary = IngestJob.run(options, progress);
-    if (summaryJson != null) {
-      Files.writeString(
-          summaryJson, Json.write(summaryFields(summary)) + "\n", StandardCharsets.UTF_8);
-    }
+    writeSummary(IngestJob.run(options, progress));
     return ExitCode.OK.code;
+  }
+
+  /** Writes {@code summary} to {@code --summary-json}, if given. */
+  void writeSummary(IngestSummary summary) {
+    if (summaryJson != null) {
+      try {
+        Files.writeString(
+            summaryJson, Json.write(summaryFields(summary)) + "\n", StandardCharsets.UTF_8);
+      } catch (IOException e) {
+        throw new WaymarkException(
+            "The run is done (its rows and checkpoint are committed), but its summary could not"
+                + " be written to --summary-json "
+                + summaryJson
+                + ": "
+                + e
+                + ". Check that the folder is writable and not full; running the same command"
+                + " again loads nothing and writes the summary of that run.",
+            e);
+      }
+    }
+  }
+
+  /**
+   * Refuses a {@code --summary-json} that could not be written, before the run loads anything: a
+   * folder that does not exist or is not writable, or a path that is a folder.
+   */
+  void checkSummaryPath() {
+    if (summaryJson == null) {
+      return;
+    }
+    Path file = summaryJson.toAbsolutePath();
+    Path folder = file.getParent();
+    String why =
+        Files.isDirectory(file)
+            ? "it is a folder; name a file"
+            : folder == null || !Files.isDirectory(folder)
+                ? "its folder " + folder + " does not exist; create it or name another file"
+                : !Files.isWritable(folder) && !Files.isWritable(file)
+                    ? "its folder " + folder + " is not writable; name a file in a writable folder"
+                    : null;
+    if (why != null) {
+      throw new ParameterException(
+          spec.commandLine(),
+          "--summary-json " + summaryJson + " cannot be written: " + why + ". Nothing was loaded.");
+    }
   }
 
   /**

@@ -675,7 +675,7 @@ final class Torture {
       FileListing sub = listing.partition(p, partitionCount);
       String id = Partitioning.id(p);
       if (sub.size() > 0 && mine.get(id) instanceof Checkpoint c) {
-        Cursor end = Cursor.ofFile(sub.name(sub.size() - 1), sub.size());
+        Cursor end = sub.cursorAt(sub.size() - 1);
         if (!c.cursor().equals(end)) {
           problems.add(
               (partitionCount == 1 ? "the checkpoint" : "partition " + id + "'s checkpoint")

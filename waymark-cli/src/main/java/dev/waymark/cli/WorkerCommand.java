@@ -105,6 +105,7 @@ final class WorkerCommand extends IngestCommand {
     // row locks its successor needs) is ended by the server within three leases.
     db = withSession(target, workerId, lease.multipliedBy(IDLE_IN_TRANSACTION_LEASES));
     IngestOptions options = options();
+    checkSummaryPath();
     PrintWriter out = spec.commandLine().getOut();
     Lines lines = new Lines(out, lease, coordinator);
     JobSpec job = new JobSpec(this.job, partitions, Partitioning.HASH, layoutSettings());
@@ -134,6 +135,7 @@ final class WorkerCommand extends IngestCommand {
               + " files, %,d new rows)%n",
           this.job, lines.finished.get(), lines.lost.get(), summary.files(), summary.newRows());
       out.flush();
+      writeSummary(summary);
     }
     return ExitCode.OK.code;
   }

@@ -259,7 +259,7 @@ class CorruptStateCliTest {
       assertThat(ingest.out()).contains("resume from file 4 (skus_00004.json), 4 files in total");
       assertThat(rows).isEqualTo(4);
       Checkpoint cp = FileCheckpointStore.reader(state, JOB).read().orElseThrow();
-      assertThat(cp.cursor()).isEqualTo(Cursor.ofFile("skus_00004.json", 4));
+      assertThat(IngestTarget.position(cp.cursor())).isEqualTo(Cursor.ofFile("skus_00004.json", 4));
       if (c.id().contains("epoch file ahead")) {
         assertThat(cp.epoch()).isEqualTo(100);
       }

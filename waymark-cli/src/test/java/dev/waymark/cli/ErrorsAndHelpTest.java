@@ -4,6 +4,7 @@ import static dev.waymark.cli.CliRun.waymark;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Cursor;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -127,6 +128,91 @@ class ErrorsAndHelpTest {
             "waymark: Invalid value for option '--job': job name '../etc' is not allowed: use"
                 + " letters, digits, '.', '_' and '-', not starting with '.' and without '..'\n")
         .contains("Try 'waymark checkpoint show --help' for more information.");
+  }
+
+  /**
+   * A staging table named like Waymark's own tables (or SQLite's) would be created, and then the
+   * checkpoint or quarantine statements would fail against it after a unit had committed; refused
+   * while parsing instead, before anything is created.
+   */
+  @Test
+  void aStagingTableMayNotTakeTheNameOfWaymarksOwnTablesOrSqlites() throws Exception {
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    Files.writeString(feed.resolve("skus_00001.json"), "[{\"a\":1}]");
+    for (String table : List.of("waymark_checkpoint", "waymark_quarantine", "sqlite_master")) {
+      Path db = dir.resolve(table + ".db");
+      CliRun run =
+          waymark(
+              "ingest",
+              "--input",
+              feed.toString(),
+              "--db",
+              "jdbc:sqlite:" + db,
+              "--state",
+              dir.resolve("state").toString(),
+              "--table",
+              table);
+
+      assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+      assertThat(run.err())
+          .startsWith(
+              "waymark: Invalid value for option '--table': table name '"
+                  + table
+                  + "' is not allowed: names starting with 'waymark_' are Waymark's own tables")
+          .contains("choose another name for the staging table");
+      assertThat(db).doesNotExist();
+    }
+  }
+
+  /** Found only after the whole run before: refused while starting, naming the flag and why. */
+  @Test
+  void aSummaryPathThatCannotBeWrittenIsRefusedBeforeAnythingIsLoaded() throws Exception {
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    Files.writeString(feed.resolve("skus_00001.json"), "[{\"a\":1}]");
+    Path db = dir.resolve("x.db");
+    Path missing = dir.resolve("no-such-folder").resolve("s.json");
+    for (Path summary : List.of(missing, feed)) {
+      CliRun run =
+          waymark(
+              "ingest",
+              "--input",
+              feed.toString(),
+              "--db",
+              "jdbc:sqlite:" + db,
+              "--state",
+              dir.resolve("state").toString(),
+              "--summary-json",
+              summary.toString());
+
+      assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+      assertThat(run.err())
+          .startsWith("waymark: --summary-json " + summary + " cannot be written: ")
+          .contains(
+              summary == feed
+                  ? "it is a folder; name a file"
+                  : "its folder " + missing.getParent() + " does not exist")
+          .contains("Nothing was loaded.");
+      assertThat(db).doesNotExist();
+    }
+  }
+
+  @Test
+  void anInvalidGlobIsAUsageErrorNamingTheFlag() throws Exception {
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    CliRun run =
+        waymark(
+            "ingest",
+            "--input",
+            feed.toString(),
+            "--db",
+            "jdbc:sqlite:" + dir.resolve("x.db"),
+            "--glob",
+            "skus_[0-9.json");
+
+    assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith("waymark: --glob 'skus_[0-9.json' is not a valid glob: ")
+        .contains("Use * for any characters");
   }
 
   @Test

@@ -80,7 +80,8 @@ class IngestFaultsIT {
           .doesNotContain("\tat ");
       System.out.print("the job said: " + afterPause(child));
       assertThat(child.out()).doesNotContain("retrying");
-      assertThat(checkpoint(state).cursor()).isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
+      assertThat(IngestTarget.position(checkpoint(state).cursor()))
+          .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
       assertThat(tempFiles(state)).as("temp files left in the state directory").isEmpty();
 
       CliRun stillFull = IngestTarget.runInProcess(args);
@@ -91,7 +92,8 @@ class IngestFaultsIT {
           .contains("Check that the state directory is writable and not full.");
       assertThat(stillFull.out()).as("a run refused at open reads no file").isEmpty();
       System.out.print("while still full: " + stillFull.err());
-      assertThat(checkpoint(state).cursor()).isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
+      assertThat(IngestTarget.position(checkpoint(state).cursor()))
+          .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
 
       Files.delete(filler);
       CliRun rerun = IngestTarget.runInProcess(args);
@@ -101,7 +103,7 @@ class IngestFaultsIT {
           .isEqualTo("resume from file 5 (skus_00004.json), 20 files in total");
       assertThat(rerun.lines().get(1)).startsWith("[5/20] skus_00004.json: 0 new, ");
       assertThat(target.content()).isEqualTo(reference);
-      assertThat(checkpoint(state).cursor())
+      assertThat(IngestTarget.position(checkpoint(state).cursor()))
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(19), 20));
     }
   }
@@ -126,7 +128,7 @@ class IngestFaultsIT {
                   + " The checkpoint was not moved past the last unit whose checkpoint was written")
           .doesNotContain("\tat ");
       System.out.print("the job said: " + afterPause(child));
-      assertThat(target.fileCheckpoint().orElseThrow().cursor())
+      assertThat(IngestTarget.position(target.fileCheckpoint().orElseThrow().cursor()))
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(3), 4));
 
       Files.delete(filler);
@@ -193,7 +195,7 @@ class IngestFaultsIT {
                   + " duplicates on the rerun. Run the same command again afterwards.");
       System.out.print("the job said: " + child.err());
       assertThat(child.out()).doesNotContain("retrying");
-      assertThat(target.fileCheckpoint().orElseThrow().cursor())
+      assertThat(IngestTarget.position(target.fileCheckpoint().orElseThrow().cursor()))
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(5), 6));
       assertThat(
               target.count(
@@ -298,7 +300,7 @@ class IngestFaultsIT {
                   + size
                   + " bytes long when it was opened: it was truncated while being read");
       System.out.print("the job said: " + afterPause(child));
-      assertThat(target.fileCheckpoint().orElseThrow().cursor())
+      assertThat(IngestTarget.position(target.fileCheckpoint().orElseThrow().cursor()))
           .isEqualTo(Cursor.ofFile(FeedGenerator.fileName(0), 1));
       assertThat(
               target.count(

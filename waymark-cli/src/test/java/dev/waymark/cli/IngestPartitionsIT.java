@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointReader;
-import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
@@ -322,7 +321,7 @@ class IngestPartitionsIT {
       FileListing mine = all.partition(p, partitions);
       assertThat(found.get(p).orElseThrow().cursor())
           .as("partition %d", p)
-          .isEqualTo(Cursor.ofFile(mine.name(mine.size() - 1), mine.size()));
+          .isEqualTo(mine.cursorAt(mine.size() - 1));
     }
   }
 }

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointReader;
+import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
@@ -149,6 +150,15 @@ final class IngestTarget implements AutoCloseable {
   }
 
   /** The job's checkpoint in the file store under {@link #state}. */
+  /**
+   * A directory cursor's position, its file and count, without the digest of the names ({@link
+   * Cursor#NAMES}), to compare with {@code Cursor.ofFile(name, count)}; the digest itself is
+   * checked by the ingest module's tests.
+   */
+  static Cursor position(Cursor c) {
+    return Cursor.ofFile(c.string(Cursor.FILE).orElseThrow(), c.number(Cursor.FILES).orElseThrow());
+  }
+
   Optional<Checkpoint> fileCheckpoint() {
     return FileCheckpointStore.reader(state, JOB).read();
   }

@@ -299,7 +299,7 @@ class SharedCheckpointMistakeIT {
       FileListing mine = all.partition(p, P);
       assertThat(reader.read(Partitioning.id(p)).orElseThrow().cursor())
           .as("partition %d", p)
-          .isEqualTo(Cursor.ofFile(mine.name(mine.size() - 1), mine.size()));
+          .isEqualTo(mine.cursorAt(mine.size() - 1));
     }
   }
 }

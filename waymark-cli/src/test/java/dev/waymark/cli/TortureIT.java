@@ -189,7 +189,7 @@ class TortureIT {
       assertThat(checkpoints).hasSize(4);
       for (int p = 0; p < 4; p++) {
         FileListing sub = feed.partition(p, 4);
-        String end = "{\"file\":\"" + sub.name(sub.size() - 1) + "\",\"files\":" + sub.size() + "}";
+        String end = sub.cursorAt(sub.size() - 1).toJson();
         assertThat(checkpoints.get(p).toString()).startsWith("partition " + p + ": ").endsWith(end);
       }
       assertThat(count(pg.url, "SELECT COUNT(*) FROM skus_staging")).isEqualTo(distinct);
@@ -393,8 +393,9 @@ class TortureIT {
     }
   }
 
-  private static String lastFileCursor() {
-    return "{\"file\":\"" + FeedGenerator.fileName(FILES - 1) + "\",\"files\":" + FILES + "}";
+  /** The cursor at the generated feed's last file, as its checkpoint records it. */
+  private String lastFileCursor() {
+    return FileListing.of(generatedFeed(), "*.json").cursorAt(FILES - 1).toJson();
   }
 
   private static String[] args(List<String> options, String... ingest) {

@@ -417,7 +417,9 @@ class WorkerProcessesIT {
     waitFor("the first worker to commit files", () -> fileLines(coordinating) >= 3, coordinating);
     signal(coordinating, "STOP");
     long pausedAt = System.nanoTime();
-    IngestChild other = worker("1s", 1, "--global-checkpoint-every", "1s");
+    Path summary = tmp.resolve("other-summary.json");
+    IngestChild other =
+        worker("1s", 1, "--global-checkpoint-every", "1s", "--summary-json", summary.toString());
 
     assertThat(other.exitsWithin(WAIT)).as("the other worker ended: %s", other).isTrue();
     assertThat(other.exitCode()).as(other.toString()).isZero();
@@ -432,6 +434,10 @@ class WorkerProcessesIT {
         .isZero();
     assertThat(globalLockHolder()).as("holder of the global lock").isNotEqualTo(coordinatingId);
     System.out.println("the job finished " + paused.toMillis() + " ms into the pause");
+    assertThat(Files.readString(summary))
+        .as("the worker's --summary-json, its own work")
+        .contains("\"files\":")
+        .contains("\"new\":");
 
     signal(coordinating, "CONT");
     assertThat(coordinating.exitsWithin(WAIT))
@@ -909,7 +915,7 @@ class WorkerProcessesIT {
           assertThat(k)
               .as("global %d partition %s", n, m.partition())
               .isBetween(1L, (long) in.size());
-          assertThat(m.cursor())
+          assertThat(IngestTarget.position(m.cursor()))
               .as("global %d partition %s is a committed position", n, m.partition())
               .isEqualTo(Cursor.ofFile(in.get((int) k - 1), (int) k));
         }
@@ -927,7 +933,7 @@ class WorkerProcessesIT {
       assertThat(outcome.checkpoint()).isEqualTo(globals.lastComplete().orElseThrow().number());
       for (Map.Entry<String, List<String>> e : files.entrySet()) {
         List<String> in = e.getValue();
-        assertThat(outcome.cut().get(e.getKey()).cursor())
+        assertThat(IngestTarget.position(outcome.cut().get(e.getKey()).cursor()))
             .as("partition %s in the success marker", e.getKey())
             .isEqualTo(Cursor.ofFile(in.get(in.size() - 1), in.size()));
       }
@@ -989,7 +995,7 @@ class WorkerProcessesIT {
         List<String> in = e.getValue();
         Optional<Checkpoint> checkpoint = store.read(e.getKey());
         assertThat(checkpoint).as("checkpoint of partition %s", e.getKey()).isPresent();
-        assertThat(checkpoint.get().cursor())
+        assertThat(IngestTarget.position(checkpoint.get().cursor()))
             .as("partition %s", e.getKey())
             .isEqualTo(Cursor.ofFile(in.get(in.size() - 1), in.size()));
         long epoch = checkpoint.get().epoch(), recorded = epochs.get(e.getKey());

@@ -317,7 +317,9 @@ class WriteCommandsTest {
             "The original is kept at "
                 + stateDir.resolve(
                     "skus/partitions/0/history/00000000000000000001.pre-migration-v0"));
-    assertThat(FileCheckpointStore.reader(stateDir, "skus").read().orElseThrow().cursor())
+    assertThat(
+            IngestTarget.position(
+                FileCheckpointStore.reader(stateDir, "skus").read().orElseThrow().cursor()))
         .isEqualTo(Cursor.ofFile("skus_08216.json", 8217));
     assertThat(Files.readString(legacy))
         .isEqualTo("{\"last_file\":\"skus_08216.json\",\"last_file_idx\":8216}");

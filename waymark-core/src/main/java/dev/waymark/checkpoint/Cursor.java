@@ -15,8 +15,10 @@ import java.util.TreeMap;
  * wall-clock time: resuming by time skips late data and repeats early data. {@code waymark
  * checkpoint audit} flags fields that look like times.
  *
- * <p>The directory source uses {@link #ofFile}: {@code {"file":"skus_08216.json","files":8217}},
- * the last committed file's name and the number of files at or before it in the sorted listing.
+ * <p>The directory source uses {@link #ofFile}: {@code
+ * {"file":"skus_08216.json","files":8217,"names":"3c5e0f9a81d2b477"}}, the last committed file's
+ * name, the number of files at or before it in the sorted listing, and a digest of their names (see
+ * {@link #NAMES}).
  */
 public final class Cursor {
   /** Largest canonical encoding accepted, in bytes. A cursor is a position, not a payload. */
@@ -24,6 +26,15 @@ public final class Cursor {
 
   /** Field names used by {@link #ofFile}. */
   public static final String FILE = "file", FILES = "files";
+
+  /**
+   * The directory cursor's digest of the names at or before its file: the first 16 hex digits of
+   * the SHA-256 of those names in listing order, each in UTF-8 followed by a newline. With it a
+   * resumed run tells a file deleted and another arrived late (as many files, not the same ones)
+   * from an unchanged folder, which {@link #FILES} alone cannot. Cursors written before it have
+   * none, and are checked by count only.
+   */
+  public static final String NAMES = "names";
 
   private final Map<String, Object> fields;
 
@@ -75,6 +86,17 @@ public final class Cursor {
       throw new IllegalArgumentException("filesAtOrBefore must be at least 1: " + filesAtOrBefore);
     }
     return of(Map.of(FILE, lastFile, FILES, filesAtOrBefore));
+  }
+
+  /**
+   * The directory source's cursor with the digest of the names at or before {@code lastFile} (see
+   * {@link #NAMES}).
+   */
+  public static Cursor ofFile(String lastFile, long filesAtOrBefore, String namesDigest) {
+    if (filesAtOrBefore < 1) {
+      throw new IllegalArgumentException("filesAtOrBefore must be at least 1: " + filesAtOrBefore);
+    }
+    return of(Map.of(FILE, lastFile, FILES, filesAtOrBefore, NAMES, namesDigest));
   }
 
   /** A cursor for sources addressed by a numeric offset (a byte offset, a log offset). */

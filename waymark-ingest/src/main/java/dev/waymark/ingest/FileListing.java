@@ -1,6 +1,7 @@
 package dev.waymark.ingest;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.Names;
 import java.io.IOException;
 import java.nio.charset.Charset;
@@ -367,6 +368,14 @@ public final class FileListing {
   private static int compareEncoded(String a, String b) {
     return Arrays.compareUnsigned(
         a.getBytes(StandardCharsets.UTF_8), b.getBytes(StandardCharsets.UTF_8));
+  }
+
+  /**
+   * The directory cursor at the file of index {@code index}: its name, the number of files up to
+   * it, and the digest of their names ({@link Cursor#NAMES}), as a run that committed it records.
+   */
+  public Cursor cursorAt(int index) {
+    return Cursor.ofFile(name(index), index + 1L, new NamesDigest(this).through(index));
   }
 
   /** The index of {@code name} by binary search, or {@code -(insertion point) - 1}. */

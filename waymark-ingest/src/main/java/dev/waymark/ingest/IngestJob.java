@@ -875,6 +875,25 @@ public final class IngestJob {
               + " reprocess every file up to the checkpoint (safe: rows already loaded are"
               + " skipped by their dedup key).");
     }
+    Optional<String> names = cursor.string(Cursor.NAMES);
+    if (names.isPresent() && !names.get().equals(run.names.through(index))) {
+      throw new WaymarkException(
+          "Cannot resume "
+              + jobName
+              + ": the files sorting at or before "
+              + file.get()
+              + (partitioned ? " in this partition" : "")
+              + " in "
+              + listing.dir()
+              + " are as many as when it was committed ("
+              + recorded
+              + "), but not the same ones: a file was deleted or renamed and another arrived"
+              + " late (the checkpoint's digest of their names, "
+              + names.get()
+              + ", differs from the folder's now). Resuming by name would skip the new one. Run"
+              + " again with --rescan to reprocess every file up to the checkpoint (safe: rows"
+              + " already loaded are skipped by their dedup key).");
+    }
     return index + 1;
   }
 
@@ -898,9 +917,12 @@ public final class IngestJob {
     long newRows;
     long units;
 
+    final NamesDigest names; // of the listing's names, for each cursor (Cursor.NAMES)
+
     PartitionRun(String id, FileListing listing) {
       this.id = id;
       this.listing = listing;
+      this.names = new NamesDigest(listing);
     }
   }
 
@@ -1202,7 +1224,8 @@ public final class IngestJob {
       }
       long number = run.unitNumber;
       FileResult last = unit.get(unit.size() - 1);
-      Cursor cursor = Cursor.ofFile(listing.name(last.index), last.index + 1L);
+      Cursor cursor =
+          Cursor.ofFile(listing.name(last.index), last.index + 1L, run.names.through(last.index));
       long read = 0, inserted = 0;
       for (FileResult f : unit) {
         read += f.read;

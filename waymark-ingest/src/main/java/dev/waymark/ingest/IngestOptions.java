@@ -141,8 +141,27 @@ public final class IngestOptions {
       this.input = Objects.requireNonNull(input, "input");
     }
 
+    /**
+     * @throws IllegalArgumentException if {@code glob} is not a valid glob (an unclosed {@code [}
+     *     or <code>{</code>, say), naming where
+     */
     public Builder glob(String glob) {
-      this.glob = Objects.requireNonNull(glob);
+      Objects.requireNonNull(glob);
+      if (glob.chars().anyMatch(c -> "[]{}\\".indexOf(c) >= 0)) { // the rest cannot be malformed
+        try {
+          java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob);
+        } catch (java.util.regex.PatternSyntaxException e) {
+          throw new IllegalArgumentException(
+              "--glob '"
+                  + glob
+                  + "' is not a valid glob: "
+                  + e.getDescription()
+                  + (e.getIndex() >= 0 ? " at character " + (e.getIndex() + 1) : "")
+                  + ". Use * for any characters, ? for one, [abc] for one of a set and {a,b} for"
+                  + " either.");
+        }
+      }
+      this.glob = glob;
       return this;
     }
 

@@ -1,5 +1,6 @@
 package dev.waymark.ingest;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
@@ -7,6 +8,8 @@ import java.nio.file.FileSystems;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.PathMatcher;
+import java.security.MessageDigest;
+import java.util.HexFormat;
 import java.util.List;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
@@ -58,6 +61,26 @@ class FileListingTest {
     }
     assertThat(FileListing.of(dir, "*.json").names())
         .containsExactly("a.json", "a\uE000.json", "a\uD83D\uDE00.json", "b.json");
+  }
+
+  @Test
+  void aCursorRecordsTheDigestOfTheNamesUpToItsFile() throws Exception {
+    for (String name : List.of("b.json", "a.json", "c.json")) {
+      Files.writeString(dir.resolve(name), "[]");
+    }
+    FileListing listing = FileListing.of(dir, "*.json");
+    MessageDigest sha = MessageDigest.getInstance("SHA-256");
+    String ab = HexFormat.of().formatHex(sha.digest("a.json\nb.json\n".getBytes(UTF_8)), 0, 8);
+    assertThat(listing.cursorAt(1).toJson())
+        .isEqualTo("{\"file\":\"b.json\",\"files\":2,\"names\":\"" + ab + "\"}");
+
+    NamesDigest carried = new NamesDigest(listing);
+    String abc = carried.through(2);
+    assertThat(carried.through(1)).as("an earlier index, after a later one").isEqualTo(ab);
+    assertThat(carried.through(2))
+        .isEqualTo(abc)
+        .isEqualTo(listing.cursorAt(2).fields().get("names"));
+    assertThat(abc).isNotEqualTo(ab);
   }
 
   /** Globs of a few literals and stars, and some with the other glob syntax. */

@@ -115,7 +115,7 @@ abstract class IngestJobContractTest {
                 .read()
                 .orElseThrow()
                 .cursor())
-        .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
   }
 
   /**
@@ -247,7 +247,39 @@ abstract class IngestJobContractTest {
                 .read()
                 .orElseThrow()
                 .cursor())
-        .isEqualTo(Cursor.ofFile("skus_00010.json", 11));
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(10));
+  }
+
+  /**
+   * A file deleted and another arrived late before the checkpoint leave as many files at or before
+   * it: the count alone passes, and only the digest of their names (Cursor.NAMES) tells.
+   */
+  @Test
+  void refusesToResumeWhenAFileWasDeletedAndAnotherArrivedLateThenRescanConverges()
+      throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    Files.delete(feed.resolve("skus_00004.json"));
+    Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+
+    assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
+        .hasMessageContaining("Cannot resume job 'nightly': the files sorting at or before")
+        .hasMessageContaining(
+            "skus_00011.json in "
+                + feed
+                + " are as many as when it was committed (12), but not the same ones: a file was"
+                + " deleted or renamed and another arrived late")
+        .hasMessageContaining("--rescan");
+
+    IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
+    assertThat(rescan.newRows()).isEqualTo(1);
+    assertThat(count("SELECT COUNT(*) FROM skus_staging"))
+        .isEqualTo(generated.distinctRecords() + 1);
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
   }
 
   @Test
@@ -269,7 +301,7 @@ abstract class IngestJobContractTest {
                 .read()
                 .orElseThrow()
                 .cursor())
-        .isEqualTo(Cursor.ofFile("skus_00004.json", 5));
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(4));
   }
 
   @Test
@@ -478,7 +510,7 @@ abstract class IngestJobContractTest {
       } else {
         assertThat(c.orElseThrow().cursor())
             .as("partition %d", p)
-            .isEqualTo(Cursor.ofFile(mine.name(mine.size() - 1), mine.size()));
+            .isEqualTo(mine.cursorAt(mine.size() - 1));
       }
     }
   }

@@ -3,7 +3,6 @@ package dev.waymark.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
@@ -205,6 +204,6 @@ class PostgresIngestJobIT extends IngestJobContractTest {
                 .read()
                 .orElseThrow()
                 .cursor())
-        .isEqualTo(Cursor.ofFile("skus_00011.json", 12));
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
   }
 }
