@@ -15,7 +15,7 @@ import picocli.CommandLine.Spec;
     versionProvider = Main.Version.class,
     description = {
       "Writes a deterministic feed of SKU records, skus_00000.json ..., each a JSON array; about",
-      FeedGenerator.DUPLICATE_PERCENT + "% of the records repeat earlier ones exactly."
+      FeedGenerator.DUPLICATE_PERCENT + "%% of the records repeat earlier ones exactly."
     })
 final class GenerateCommand implements Callable<Integer> {
   @Spec CommandSpec spec;

@@ -215,6 +215,24 @@ class ErrorsAndHelpTest {
         .contains("Use * for any characters");
   }
 
+  /** picocli reports a description it cannot format (a bare '%') on System.err, by itself. */
+  @Test
+  void generateHelpFormatsItsDescriptionWithoutAWarning() {
+    java.io.PrintStream before = System.err;
+    java.io.ByteArrayOutputStream captured = new java.io.ByteArrayOutputStream();
+    CliRun run;
+    try {
+      System.setErr(
+          new java.io.PrintStream(captured, true, java.nio.charset.StandardCharsets.UTF_8));
+      run = waymark("generate", "--help");
+    } finally {
+      System.setErr(before);
+    }
+    assertThat(run.exitCode()).isZero();
+    assertThat(run.out()).contains("% of the records repeat earlier ones exactly.");
+    assertThat(captured.toString(java.nio.charset.StandardCharsets.UTF_8)).doesNotContain("WARN");
+  }
+
   @Test
   void errorsPrintNoStackTraceUnlessDebug() {
     new StateFixture(dir).commit("nightly", "0", Cursor.ofOffset(1));
