@@ -137,21 +137,9 @@ class ErrorsAndHelpTest {
    */
   @Test
   void aStagingTableMayNotTakeTheNameOfWaymarksOwnTablesOrSqlites() throws Exception {
-    Path feed = Files.createDirectories(dir.resolve("feed"));
-    Files.writeString(feed.resolve("skus_00001.json"), "[{\"a\":1}]");
     for (String table : List.of("waymark_checkpoint", "waymark_quarantine", "sqlite_master")) {
       Path db = dir.resolve(table + ".db");
-      CliRun run =
-          waymark(
-              "ingest",
-              "--input",
-              feed.toString(),
-              "--db",
-              "jdbc:sqlite:" + db,
-              "--state",
-              dir.resolve("state").toString(),
-              "--table",
-              table);
+      CliRun run = ingestOneFile(db, "--table", table);
 
       assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
       assertThat(run.err())
@@ -167,28 +155,17 @@ class ErrorsAndHelpTest {
   /** Found only after the whole run before: refused while starting, naming the flag and why. */
   @Test
   void aSummaryPathThatCannotBeWrittenIsRefusedBeforeAnythingIsLoaded() throws Exception {
-    Path feed = Files.createDirectories(dir.resolve("feed"));
-    Files.writeString(feed.resolve("skus_00001.json"), "[{\"a\":1}]");
     Path db = dir.resolve("x.db");
     Path missing = dir.resolve("no-such-folder").resolve("s.json");
-    for (Path summary : List.of(missing, feed)) {
-      CliRun run =
-          waymark(
-              "ingest",
-              "--input",
-              feed.toString(),
-              "--db",
-              "jdbc:sqlite:" + db,
-              "--state",
-              dir.resolve("state").toString(),
-              "--summary-json",
-              summary.toString());
+    Path folder = Files.createDirectories(dir.resolve("a-folder"));
+    for (Path summary : List.of(missing, folder)) {
+      CliRun run = ingestOneFile(db, "--summary-json", summary.toString());
 
       assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
       assertThat(run.err())
           .startsWith("waymark: --summary-json " + summary + " cannot be written: ")
           .contains(
-              summary == feed
+              summary == folder
                   ? "it is a folder; name a file"
                   : "its folder " + missing.getParent() + " does not exist")
           .contains("Nothing was loaded.");
@@ -198,16 +175,7 @@ class ErrorsAndHelpTest {
 
   @Test
   void anInvalidGlobIsAUsageErrorNamingTheFlag() throws Exception {
-    Path feed = Files.createDirectories(dir.resolve("feed"));
-    CliRun run =
-        waymark(
-            "ingest",
-            "--input",
-            feed.toString(),
-            "--db",
-            "jdbc:sqlite:" + dir.resolve("x.db"),
-            "--glob",
-            "skus_[0-9.json");
+    CliRun run = ingestOneFile(dir.resolve("x.db"), "--glob", "skus_[0-9.json");
 
     assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
     assertThat(run.err())
@@ -281,5 +249,23 @@ class ErrorsAndHelpTest {
     assertThat(ExitCode.of(new BadInputException("bad", null)).code).isEqualTo(5);
     assertThat(ExitCode.of(new IllegalArgumentException("job name")).code).isEqualTo(2);
     assertThat(ExitCode.of(new IllegalStateException("bug")).code).isEqualTo(1);
+  }
+
+  /** {@code waymark ingest} of a one-file feed under the test's folder into SQLite {@code db}. */
+  private CliRun ingestOneFile(Path db, String... more) throws java.io.IOException {
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    Files.writeString(feed.resolve("skus_00001.json"), "[{\"a\":1}]");
+    List<String> args =
+        new java.util.ArrayList<>(
+            List.of(
+                "ingest",
+                "--input",
+                feed.toString(),
+                "--db",
+                "jdbc:sqlite:" + db,
+                "--state",
+                dir.resolve("state").toString()));
+    args.addAll(List.of(more));
+    return waymark(args.toArray(String[]::new));
   }
 }

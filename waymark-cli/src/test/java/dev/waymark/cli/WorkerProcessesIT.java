@@ -412,7 +412,7 @@ class WorkerProcessesIT {
     String coordinatingId = workerId(coordinating);
     waitFor(
         "the first worker to take the global checkpoint lock",
-        () -> coordinatingId.equals(globalLockHolder()),
+        () -> globalCoordinator(java.util.Set.of(coordinatingId)).isPresent(),
         coordinating);
     waitFor("the first worker to commit files", () -> fileLines(coordinating) >= 3, coordinating);
     signal(coordinating, "STOP");
@@ -432,7 +432,9 @@ class WorkerProcessesIT {
     assertThat(waited.exitCode())
         .as("success marker, the coordinator still paused: %s", waited)
         .isZero();
-    assertThat(globalLockHolder()).as("holder of the global lock").isNotEqualTo(coordinatingId);
+    assertThat(globalCoordinator(java.util.Set.of(coordinatingId)))
+        .as("the paused worker's hold of the global lock")
+        .isEmpty();
     System.out.println("the job finished " + paused.toMillis() + " ms into the pause");
     assertThat(Files.readString(summary))
         .as("the worker's --summary-json, its own work")
@@ -447,24 +449,6 @@ class WorkerProcessesIT {
     assertThatTableMatchesTheSingleProcessRun();
     assertThatEveryCheckpointIsAtItsPartitionsEndAndEpoch(false);
     assertThatTheSuccessMarkerHoldsEveryPartitionsEnd();
-  }
-
-  /** The worker whose session holds job 'it''s global checkpoint lock, or null. */
-  private String globalLockHolder() {
-    try (Connection c = DriverManager.getConnection(target.url);
-        Statement s = c.createStatement();
-        ResultSet rs =
-            s.executeQuery(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid ="
-                    + " l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2"
-                    + " AND l.classid::bigint = (hashtext('waymark_global')::bigint & 4294967295)"
-                    + " AND l.objid::bigint = (hashtext('"
-                    + IngestTarget.JOB
-                    + "')::bigint & 4294967295)")) {
-      return rs.next() ? rs.getString(1).replaceFirst("^waymark worker ", "") : null;
-    } catch (SQLException e) {
-      throw new AssertionError(e);
-    }
   }
 
   /**

@@ -110,12 +110,7 @@ abstract class IngestJobContractTest {
     assertThat(summary.rowsRead()).isEqualTo(generated.records());
     assertThat(summary.units()).isEqualTo(12);
     assertThat(lines).hasSize(12).first().asString().startsWith("[1/12] skus_00000.json: ");
-    assertThat(
-            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
-                .read()
-                .orElseThrow()
-                .cursor())
-        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
+    assertThatTheFileCheckpointIsAt(11);
   }
 
   /**
@@ -153,6 +148,19 @@ abstract class IngestJobContractTest {
     assertThat(problems).isEmpty();
     assertThat(checkpointedAtReport).hasSize(12);
     assertThat(checkpointedFiles()).isEqualTo(12);
+  }
+
+  /**
+   * The file store's checkpoint is the cursor at the listing's file {@code index}, digest of the
+   * names included.
+   */
+  void assertThatTheFileCheckpointIsAt(int index) {
+    assertThat(
+            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
+                .read()
+                .orElseThrow()
+                .cursor())
+        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(index));
   }
 
   private long checkpointedFiles() {
@@ -242,12 +250,7 @@ abstract class IngestJobContractTest {
     IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
     assertThat(rescan.files()).isEqualTo(11);
     assertThat(rescan.newRows()).isZero();
-    assertThat(
-            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
-                .read()
-                .orElseThrow()
-                .cursor())
-        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(10));
+    assertThatTheFileCheckpointIsAt(10);
   }
 
   /**
@@ -274,12 +277,7 @@ abstract class IngestJobContractTest {
     assertThat(rescan.newRows()).isEqualTo(1);
     assertThat(count("SELECT COUNT(*) FROM skus_staging"))
         .isEqualTo(generated.distinctRecords() + 1);
-    assertThat(
-            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
-                .read()
-                .orElseThrow()
-                .cursor())
-        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
+    assertThatTheFileCheckpointIsAt(11);
   }
 
   @Test
@@ -296,12 +294,7 @@ abstract class IngestJobContractTest {
     assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
         .isZero();
     // The good files of the same unit (3 and 4) were committed, and the checkpoint says so.
-    assertThat(
-            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
-                .read()
-                .orElseThrow()
-                .cursor())
-        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(4));
+    assertThatTheFileCheckpointIsAt(4);
   }
 
   @Test

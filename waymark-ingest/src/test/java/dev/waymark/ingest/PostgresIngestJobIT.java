@@ -3,7 +3,6 @@ package dev.waymark.ingest;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.jdbc.TestDatabases;
 import dev.waymark.ingest.IngestOptions.OnBadFile;
 import java.nio.file.Files;
@@ -199,11 +198,6 @@ class PostgresIngestJobIT extends IngestJobContractTest {
           .as(name)
           .matches(n -> name.equals("skus_00005.json") ? n == 0 : n > 0);
     }
-    assertThat(
-            FileCheckpointStore.reader(tmp.resolve("state"), "nightly")
-                .read()
-                .orElseThrow()
-                .cursor())
-        .isEqualTo(FileListing.of(feed, IngestOptions.DEFAULT_GLOB).cursorAt(11));
+    assertThatTheFileCheckpointIsAt(11);
   }
 }
