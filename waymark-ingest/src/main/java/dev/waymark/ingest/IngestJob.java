@@ -850,7 +850,9 @@ public final class IngestJob {
                   + file.get()
                   + ", is no longer in "
                   + listing.dir()
-                  + " (deleted or renamed)"
+                  + " (deleted or renamed, or --glob '"
+                  + o.glob
+                  + "' no longer matches it)"
               : now > recorded
                   ? (now - recorded)
                       + " file(s) sorting at or before "

@@ -245,6 +245,7 @@ abstract class IngestJobContractTest {
     Files.delete(feed.resolve("skus_00011.json"));
     assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
         .hasMessageContaining("skus_00011.json, is no longer in")
+        .hasMessageContaining("(deleted or renamed, or --glob 'skus_*.json' no longer matches it)")
         .hasMessageContaining("--rescan");
 
     IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
