@@ -82,10 +82,7 @@ public final class Cursor {
    * are at or before it.
    */
   public static Cursor ofFile(String lastFile, long filesAtOrBefore) {
-    if (filesAtOrBefore < 1) {
-      throw new IllegalArgumentException("filesAtOrBefore must be at least 1: " + filesAtOrBefore);
-    }
-    return of(Map.of(FILE, lastFile, FILES, filesAtOrBefore));
+    return of(Map.of(FILE, lastFile, FILES, requireAFile(filesAtOrBefore)));
   }
 
   /**
@@ -93,10 +90,14 @@ public final class Cursor {
    * {@link #NAMES}).
    */
   public static Cursor ofFile(String lastFile, long filesAtOrBefore, String namesDigest) {
+    return of(Map.of(FILE, lastFile, FILES, requireAFile(filesAtOrBefore), NAMES, namesDigest));
+  }
+
+  private static long requireAFile(long filesAtOrBefore) {
     if (filesAtOrBefore < 1) {
       throw new IllegalArgumentException("filesAtOrBefore must be at least 1: " + filesAtOrBefore);
     }
-    return of(Map.of(FILE, lastFile, FILES, filesAtOrBefore, NAMES, namesDigest));
+    return filesAtOrBefore;
   }
 
   /** A cursor for sources addressed by a numeric offset (a byte offset, a log offset). */

@@ -147,19 +147,18 @@ public final class IngestOptions {
      */
     public Builder glob(String glob) {
       Objects.requireNonNull(glob);
-      if (glob.chars().anyMatch(c -> "[]{}\\".indexOf(c) >= 0)) { // the rest cannot be malformed
-        try {
-          java.nio.file.FileSystems.getDefault().getPathMatcher("glob:" + glob);
-        } catch (java.util.regex.PatternSyntaxException e) {
-          throw new IllegalArgumentException(
-              "--glob '"
-                  + glob
-                  + "' is not a valid glob: "
-                  + e.getDescription()
-                  + (e.getIndex() >= 0 ? " at character " + (e.getIndex() + 1) : "")
-                  + ". Use * for any characters, ? for one, [abc] for one of a set and {a,b} for"
-                  + " either.");
-        }
+      try {
+        // As the listing will match it; a glob of literals and stars alone cannot be malformed.
+        FileListing.NameMatcher.of(java.nio.file.FileSystems.getDefault(), glob);
+      } catch (java.util.regex.PatternSyntaxException e) {
+        throw new IllegalArgumentException(
+            "--glob '"
+                + glob
+                + "' is not a valid glob: "
+                + e.getDescription()
+                + (e.getIndex() >= 0 ? " at character " + (e.getIndex() + 1) : "")
+                + ". Use * for any characters, ? for one, [abc] for one of a set and {a,b} for"
+                + " either.");
       }
       this.glob = glob;
       return this;
