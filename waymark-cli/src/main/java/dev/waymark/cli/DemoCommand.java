@@ -37,6 +37,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "demo",
+    header = "Crash an ingest of a generated feed, resume it, check the table.",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     description = {

@@ -36,6 +36,7 @@ import picocli.CommandLine.Spec;
 /** {@code waymark ingest}: a directory of files into SQLite or PostgreSQL, resumable. */
 @Command(
     name = "ingest",
+    header = "Load a folder of files into a table, resumably and idempotently.",
     mixinStandardHelpOptions = true,
     versionProvider = Main.Version.class,
     sortOptions = false,
@@ -191,9 +192,18 @@ class IngestCommand implements Callable<Integer> {
     IngestOptions options = options();
     checkSummaryPath();
     PrintWriter out = spec.commandLine().getOut();
-    Progress progress = new Progress(out, System.console() != null, db);
+    Progress progress = new Progress(out, System.console() != null, db, noFilesLine());
     writeSummary(IngestJob.run(options, progress));
     return ExitCode.OK.code;
+  }
+
+  /** What a run prints when no file matches: where it looked and for what. */
+  String noFilesLine() {
+    return "nothing to do: no file in "
+        + Names.printable(input.toString())
+        + " matches --glob '"
+        + glob
+        + "'";
   }
 
   /** Writes {@code summary} to {@code --summary-json}, if given. */
@@ -348,6 +358,7 @@ class IngestCommand implements Callable<Integer> {
     private final PrintWriter out;
     private final boolean terminal;
     private final String db;
+    private final String noFiles;
     private long start;
     private int first;
     private int done; // files committed, before and during this run (partitioned runs)
@@ -355,10 +366,14 @@ class IngestCommand implements Callable<Integer> {
     private long rows;
     private long lastDraw;
 
-    Progress(PrintWriter out, boolean terminal, String db) {
+    /**
+     * @param noFiles the line to print if no file matches the glob ({@link #noFilesLine})
+     */
+    Progress(PrintWriter out, boolean terminal, String db, String noFiles) {
       this.out = out;
       this.terminal = terminal;
       this.db = db;
+      this.noFiles = noFiles;
     }
 
     @Override
@@ -366,7 +381,7 @@ class IngestCommand implements Callable<Integer> {
       start = System.nanoTime();
       first = startIndex;
       if (total == 0) {
-        out.printf("nothing to do: no file in the input folder matches the glob%n");
+        out.println(noFiles);
       } else if (startIndex >= total) {
         out.printf("nothing to do: all %,d files are committed%n", total);
       } else if (!resumed) {
@@ -387,7 +402,7 @@ class IngestCommand implements Callable<Integer> {
       done = committed;
       this.total = total;
       if (total == 0) {
-        out.printf("nothing to do: no file in the input folder matches the glob%n");
+        out.println(noFiles);
       } else if (committed >= total) {
         out.printf("nothing to do: all %,d files are committed%n", total);
       } else if (resumed == 0) {

@@ -12,6 +12,7 @@ import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.checkpoint.jdbc.JdbcGlobalCheckpointStore;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -101,6 +102,21 @@ final class RollbackCommand implements Callable<Integer> {
     String p =
         Options.onePartition(
             partition, store, m -> new CommandLine.ParameterException(spec.commandLine(), m));
+    List<String> partitions = store.partitions();
+    if (partition != null && !partitions.contains(p)) {
+      throw new CommandLine.ParameterException(
+          spec.commandLine(),
+          "job '"
+              + job.name
+              + "' has no partition '"
+              + p
+              + "'; "
+              + (partitions.isEmpty()
+                  ? "it has no checkpoint to roll back."
+                  : "its partitions are "
+                      + partitions
+                      + ". Choose one of those with --partition."));
+    }
     Checkpoint c = store.rollback(p, to);
     if (json.enabled) {
       Map<String, Object> doc = Output.object();

@@ -23,6 +23,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(
     name = "torture",
+    header = "Kill an ingest at random instants, then check its table's rows.",
     mixinStandardHelpOptions = true,
     sortOptions = false,
     customSynopsis = {

@@ -38,6 +38,7 @@ import picocli.CommandLine.ParseResult;
  */
 @Command(
     name = "worker",
+    header = "Join other workers on one partitioned ingest, via PostgreSQL.",
     mixinStandardHelpOptions = true,
     sortOptions = false,
     description = {
@@ -71,7 +72,7 @@ final class WorkerCommand extends IngestCommand {
       names = "--lease",
       defaultValue = "30s",
       paramLabel = "DURATION",
-      converter = DurationConverter.class,
+      converter = LeaseConverter.class,
       description =
           "How long a partition stays a silent worker's: renewed every third of it; a dead worker's partitions are taken over once it runs out (default: ${DEFAULT-VALUE}).")
   Duration lease;
@@ -123,12 +124,13 @@ final class WorkerCommand extends IngestCommand {
       }
       out.printf(
           "worker %s joined job '%s' (%d partitions, hash %s, lease %s)%n",
-          workerId, this.job, partitions, Partitioning.HASH, DurationConverter.format(lease));
+          workerId, this.job, partitions, Partitioning.HASH, Durations.show(lease));
       out.flush();
       IngestSummary summary =
           CoordinatedIngest.run(
               options,
-              new WorkerProgress(new Progress(out, System.console() != null, db), lines.claimed),
+              new WorkerProgress(
+                  new Progress(out, System.console() != null, db, noFilesLine()), lines.claimed),
               c);
       out.printf(
           "job '%s' done: every partition is finished (this worker finished %d, lost %d; %,d"
@@ -212,8 +214,7 @@ final class WorkerCommand extends IngestCommand {
       line(
           "renewing leases failed (%s); they run out %s after the last renewal unless one"
               + " succeeds",
-          JdbcUrls.redact(ErrorHandler.message(error), coordinator),
-          DurationConverter.format(lease));
+          JdbcUrls.redact(ErrorHandler.message(error), coordinator), Durations.show(lease));
     }
 
     @Override
@@ -221,7 +222,7 @@ final class WorkerCommand extends IngestCommand {
       line(
           "the coordinator's connection was lost (%s); reconnecting in %s (attempt %d)",
           JdbcUrls.redact(ErrorHandler.message(error), coordinator),
-          DurationConverter.format(delay),
+          Durations.show(delay),
           attempt);
     }
 
@@ -341,27 +342,11 @@ final class WorkerCommand extends IngestCommand {
     }
   }
 
-  /** {@code 300ms}, {@code 3s}, {@code 2m}. */
-  static final class DurationConverter implements ITypeConverter<Duration> {
-    private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
-
+  /** {@code --lease}: {@code 300ms}, {@code 3s}, {@code 2m}, {@code 1h}, as {@link Durations}. */
+  static final class LeaseConverter implements ITypeConverter<Duration> {
     @Override
     public Duration convert(String value) {
-      Matcher m = DURATION.matcher(value);
-      if (!m.matches()) {
-        throw new IllegalArgumentException(
-            "'" + value + "' is not a duration: write it as 500ms, 30s or 2m");
-      }
-      long n = Long.parseLong(m.group(1));
-      return switch (m.group(2)) {
-        case "ms" -> Duration.ofMillis(n);
-        case "s" -> Duration.ofSeconds(n);
-        default -> Duration.ofMinutes(n);
-      };
-    }
-
-    static String format(Duration d) {
-      return d.toMillis() % 1000 != 0 ? d.toMillis() + "ms" : d.toSeconds() + "s";
+      return Durations.parse("--lease", value);
     }
   }
 }

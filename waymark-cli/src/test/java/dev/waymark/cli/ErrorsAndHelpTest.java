@@ -29,6 +29,12 @@ class ErrorsAndHelpTest {
         .containsPattern("\\n +4 +A checkpoint cannot be trusted")
         .containsPattern("\\n +5 +Bad input")
         .containsPattern("\\n +75 +A transient failure");
+    // Each verb's one-line summary, whole: a summary cut mid-sentence says nothing.
+    String commands =
+        run.out().substring(run.out().indexOf("Commands:"), run.out().indexOf("Exit codes:"));
+    for (String verb : List.of("ingest", "worker", "demo", "generate", "torture", "checkpoint")) {
+      assertThat(commands).containsPattern("\\n  " + verb + " +[A-Z][^\\n]*\\.\\n");
+    }
   }
 
   @Test
@@ -181,6 +187,53 @@ class ErrorsAndHelpTest {
     assertThat(run.err())
         .startsWith("waymark: --glob 'skus_[0-9.json' is not a valid glob: ")
         .contains("Use * for any characters");
+  }
+
+  @Test
+  void anotherDedupKeyOnATableThatHoldsRowsIsAUsageError() throws Exception {
+    Path db = dir.resolve("x.db");
+    assertThat(ingestOneFile(db).exitCode()).isZero();
+
+    // The file's one record is {"a":1}: keyed by field a alone it keeps its key, by b it cannot.
+    CliRun sameKey = ingestOneFile(db, "--dedup-key", "fields:a", "--rescan");
+    CliRun run = ingestOneFile(db, "--dedup-key", "fields:b", "--rescan");
+
+    assertThat(sameKey.exitCode()).as(sameKey.toString()).isZero();
+    assertThat(sameKey.out()).contains("[1/1] skus_00001.json: 0 new, 1 duplicate");
+    assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith(
+            "waymark: Table skus_staging holds rows keyed otherwise than by --dedup-key fields:b:"
+                + " its row from skus_00001.json is stored under key ")
+        .contains("and its record lacks a field that key needs");
+  }
+
+  @Test
+  void aGlobThatMatchesNothingSaysWhereItLookedAndForWhat() throws Exception {
+    CliRun run = ingestOneFile(dir.resolve("x.db"), "--glob", "orders_*.csv");
+
+    assertThat(run.exitCode()).as(run.toString()).isZero();
+    assertThat(run.lines().get(0))
+        .isEqualTo(
+            "nothing to do: no file in " + dir.resolve("feed") + " matches --glob 'orders_*.csv'");
+  }
+
+  @Test
+  void generateNamesTheFlagThatIsOutOfRangeOrNotAFolder() throws Exception {
+    Path file = Files.writeString(dir.resolve("not-a-folder"), "x");
+    CliRun tooFew = waymark("generate", "--files", "0", "--out", dir.resolve("a").toString());
+    CliRun tooMany =
+        waymark("generate", "--files", "20000", "--rows", "60000", "--out", dir.toString());
+    CliRun onAFile = waymark("generate", "--files", "1", "--out", file.toString());
+
+    assertThat(tooFew.exitCode()).as(tooFew.toString()).isEqualTo(2);
+    assertThat(tooFew.err()).startsWith("waymark: --files must be between 1 and 100000, found 0");
+    assertThat(tooMany.exitCode()).as(tooMany.toString()).isEqualTo(2);
+    assertThat(tooMany.err())
+        .startsWith("waymark: --rows must be between 0 and 50000 for --files 20000");
+    assertThat(onAFile.exitCode()).as(onAFile.toString()).isEqualTo(2);
+    assertThat(onAFile.err()).startsWith("waymark: --out " + file + " is a file, not a folder");
+    assertThat(dir.resolve("a")).doesNotExist();
   }
 
   /** picocli reports a description it cannot format (a bare '%') on System.err, by itself. */

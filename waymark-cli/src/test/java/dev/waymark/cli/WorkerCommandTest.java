@@ -33,14 +33,17 @@ class WorkerCommandTest {
   }
 
   @Test
-  void leasesAreWrittenInMillisecondsSecondsOrMinutes() {
-    WorkerCommand.DurationConverter c = new WorkerCommand.DurationConverter();
+  void leasesAreWrittenInMillisecondsSecondsMinutesOrHoursLikeEveryOtherDuration() {
+    WorkerCommand.LeaseConverter c = new WorkerCommand.LeaseConverter();
 
     assertThat(c.convert("500ms")).isEqualTo(Duration.ofMillis(500));
     assertThat(c.convert("3s")).isEqualTo(Duration.ofSeconds(3));
     assertThat(c.convert("2m")).isEqualTo(Duration.ofMinutes(2));
+    assertThat(c.convert("1h")).isEqualTo(Duration.ofHours(1));
     assertThatThrownBy(() -> c.convert("3 sec"))
-        .hasMessage("'3 sec' is not a duration: write it as 500ms, 30s or 2m");
+        .hasMessage("--lease '3 sec' is not a positive duration (e.g. 500ms, 10s, 5m, 2h)");
+    assertThatThrownBy(() -> c.convert("0s"))
+        .hasMessage("--lease '0s' is not a positive duration (e.g. 500ms, 10s, 5m, 2h)");
   }
 
   @Test

@@ -90,6 +90,30 @@ class WriteCommandsTest {
   }
 
   @Test
+  void rollbackOfAPartitionTheJobDoesNotHaveNamesThePartitionsItHas() {
+    state.commit("nightly", "0", Cursor.ofOffset(1), Cursor.ofOffset(2));
+
+    CliRun run =
+        waymark(
+            "checkpoint",
+            "rollback",
+            "--state",
+            state.dir(),
+            "--job",
+            "nightly",
+            "--partition",
+            "5",
+            "--to",
+            "1");
+
+    assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+    assertThat(run.err())
+        .startsWith(
+            "waymark: job 'nightly' has no partition '5'; its partitions are [0]. Choose one of"
+                + " those with --partition.");
+  }
+
+  @Test
   void rollbackRepairsATruncatedCheckpoint() {
     state.commit("nightly", "0", Cursor.ofOffset(1), Cursor.ofOffset(2));
     state.truncate("nightly", "0");

@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  * everyFiles(1)} is the chapter's one file, one checkpoint. Immutable.
  */
 public final class CommitPolicy {
-  private static final Pattern DURATION = Pattern.compile("(\\d+)(ms|s|m)");
+  private static final Pattern DURATION = Pattern.compile("(\\d{1,9})(ms|s|m|h)");
 
   private final int files;
   private final Duration duration;
@@ -42,14 +42,15 @@ public final class CommitPolicy {
   public static CommitPolicy every(Duration d) {
     Objects.requireNonNull(d, "duration");
     if (d.isNegative() || d.isZero()) {
-      throw new IllegalArgumentException("--commit-every needs a positive duration, found " + d);
+      throw new IllegalArgumentException(
+          "--commit-every needs a positive duration, found " + d.toMillis() + "ms");
     }
     return new CommitPolicy(0, d);
   }
 
   /**
    * Parses the {@code --commit-every} value: a number of files ({@code 1}, {@code 50}) or a
-   * duration ({@code 500ms}, {@code 1s}, {@code 2m}).
+   * duration ({@code 500ms}, {@code 1s}, {@code 2m}, {@code 1h}).
    *
    * @throws IllegalArgumentException naming the value and the accepted forms
    */
@@ -59,19 +60,24 @@ public final class CommitPolicy {
       return everyFiles(Integer.parseInt(v));
     }
     Matcher m = DURATION.matcher(v);
-    if (m.matches()) {
+    if (m.matches() && Long.parseLong(m.group(1)) > 0) {
       long n = Long.parseLong(m.group(1));
       return every(
           switch (m.group(2)) {
             case "ms" -> Duration.ofMillis(n);
             case "s" -> Duration.ofSeconds(n);
-            default -> Duration.ofMinutes(n);
+            case "m" -> Duration.ofMinutes(n);
+            default -> Duration.ofHours(n);
           });
+    }
+    if (m.matches()) {
+      throw new IllegalArgumentException(
+          "--commit-every '" + value + "' is not a positive duration (e.g. 500ms, 1s, 2m, 1h)");
     }
     throw new IllegalArgumentException(
         "--commit-every '"
             + value
-            + "' is neither a number of files (e.g. 1, 50) nor a duration (e.g. 500ms, 1s, 2m)");
+            + "' is neither a number of files (e.g. 1, 50) nor a duration (e.g. 500ms, 1s, 2m, 1h)");
   }
 
   /**

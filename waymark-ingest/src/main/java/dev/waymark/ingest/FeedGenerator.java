@@ -52,6 +52,9 @@ public final class FeedGenerator {
   /** The most files one feed can have: names have five digits. */
   public static final int MAX_FILES = 100_000;
 
+  /** The most records one feed can have: each distinct record has its own nine-digit SKU. */
+  public static final long MAX_RECORDS = 1_000_000_000L;
+
   /**
    * What was written.
    *
@@ -67,7 +70,7 @@ public final class FeedGenerator {
   }
 
   private static final JsonFactory FACTORY = JsonFactory.builder().build();
-  private static final long SKU_SPACE = 1_000_000_000L;
+  private static final long SKU_SPACE = MAX_RECORDS;
   private static final long SKU_MULTIPLIER = 387_420_489L; // 3^18: coprime with 10^9, a bijection
 
   private static final String[] VENDORS = {

@@ -425,6 +425,7 @@ public final class IngestJob {
               }
             }
             sink.createTables();
+            checkDedupKey(sink);
             if (o.checkpointStore == CheckpointStoreKind.DB && dbStore == null) {
               dbStore = hooks.openDbStore(o.db, o.job);
             }
@@ -476,6 +477,59 @@ public final class IngestJob {
     Optional<Checkpoint> checkpoint = dbStore.read(sink.connection(), partition);
     sink.commit(); // ends the read: SQLite must not hold a snapshot into the first insert
     return checkpoint;
+  }
+
+  // ------------------------------------------------------------------------- the dedup key
+
+  /**
+   * Refuses a run whose dedup key is not the one the table's rows were keyed with.
+   *
+   * <p>Idempotence rests on a record getting the same key every time. Rows keyed one way never
+   * match rows keyed another, so a run with another {@code --dedup-key} would load every record
+   * already in the table a second time (all of them with {@code --rescan}). One row tells: its
+   * payload is the record's canonical JSON, so keying it again must give the key it was stored
+   * under. A row whose payload cannot be read back (a number PostgreSQL's jsonb wrote longer than
+   * the reader takes) proves nothing either way and is let pass.
+   */
+  private void checkDedupKey(Sink sink) throws SQLException {
+    Optional<Row> sample = sink.anyRow();
+    if (sample.isEmpty()) {
+      return;
+    }
+    Row row = sample.get();
+    Map<String, Object> record;
+    try {
+      record = RecordSource.readObject("a payload of table " + o.table, row.payload());
+    } catch (BadInputException | IllegalArgumentException unreadable) {
+      return;
+    }
+    String key;
+    try {
+      key = o.dedupKey.keyOf(record);
+    } catch (IllegalArgumentException missingField) {
+      key = null; // a fields: key naming a field the record lacks: not how it was keyed
+    }
+    if (row.dedupKey().equals(key)) {
+      return;
+    }
+    throw new DedupKeyMismatchException(
+        "Table "
+            + o.table
+            + " holds rows keyed otherwise than by --dedup-key "
+            + o.dedupKey.spec()
+            + ": its row from "
+            + row.sourceFile()
+            + " is stored under key "
+            + row.dedupKey()
+            + (key == null
+                ? ", and its record lacks a field that key needs"
+                : ", but that key makes " + key + " of the same record")
+            + ". Rows keyed one way never match rows keyed another, so every record already"
+            + " loaded would go in a second time. Run with the --dedup-key the table was loaded"
+            + " with (the default is hash), or pass another --table; to re-key this table, empty"
+            + " it first (DELETE FROM "
+            + o.table
+            + ") and run with --rescan.");
   }
 
   // ---------------------------------------------------------------------------- the layout
@@ -859,6 +913,7 @@ public final class IngestJob {
                       + file.get()
                       + (partitioned ? " in this partition" : "")
                       + " arrived after it was committed"
+                      + modifiedSince(listing, index, checkpoint.get().committedAt())
                   : (recorded - now)
                       + " file(s) sorting at or before "
                       + file.get()
@@ -892,11 +947,45 @@ public final class IngestJob {
               + "), but not the same ones: a file was deleted or renamed and another arrived"
               + " late (the checkpoint's digest of their names, "
               + names.get()
-              + ", differs from the folder's now). Resuming by name would skip the new one. Run"
+              + ", differs from the folder's now)"
+              + modifiedSince(listing, index, checkpoint.get().committedAt())
+              + ". Resuming by name would skip the new one. Run"
               + " again with --rescan to reprocess every file up to the checkpoint (safe: rows"
               + " already loaded are skipped by their dedup key).");
     }
     return index + 1;
+  }
+
+  /**
+   * Names the files up to {@code index} modified after {@code committedAt}, the likely late ones,
+   * for a message; empty if none is (a copy that kept its old time, as {@code cp -p} makes, is not
+   * found this way).
+   */
+  private static String modifiedSince(FileListing listing, int index, Instant committedAt) {
+    List<String> modified = new ArrayList<>();
+    int more = 0;
+    for (int i = 0; i <= index; i++) {
+      try {
+        if (Files.getLastModifiedTime(listing.path(i)).toInstant().isAfter(committedAt)) {
+          if (modified.size() < 5) {
+            modified.add(listing.name(i));
+          } else {
+            more++;
+          }
+        }
+      } catch (IOException gone) {
+        // deleted since the listing: not one to name
+      }
+    }
+    if (modified.isEmpty()) {
+      return "";
+    }
+    return " (modified since, so likely the late one"
+        + (modified.size() > 1 ? "s" : "")
+        + ": "
+        + String.join(", ", modified)
+        + (more > 0 ? " and " + more + " more" : "")
+        + ")";
   }
 
   /** One partition's listing, position and totals; used by one worker at a time. */

@@ -224,13 +224,91 @@ abstract class IngestJobContractTest {
   }
 
   @Test
+  void aRunWithAnotherDedupKeyIsRefusedBeforeItLoadsARowAndTheTablesOwnKeyStillRescans()
+      throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    long loaded = count("SELECT COUNT(*) FROM skus_staging");
+
+    // Keyed by sku_id alone, every record already loaded would go in again under a new key.
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().dedupKey(DedupKey.parse("fields:sku_id")).rescan(true).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(DedupKeyMismatchException.class)
+        .hasMessageContaining(
+            "Table skus_staging holds rows keyed otherwise than by --dedup-key fields:sku_id")
+        .hasMessageContaining("but that key makes")
+        .hasMessageContaining("DELETE FROM skus_staging");
+    // A field no record has: the stored rows cannot have been keyed by it.
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().dedupKey(DedupKey.parse("fields:no_such_field")).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(DedupKeyMismatchException.class)
+        .hasMessageContaining("its record lacks a field that key needs");
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(loaded);
+
+    IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
+    assertThat(rescan.newRows()).isZero();
+    assertThat(rescan.duplicates()).isEqualTo(generated.records());
+  }
+
+  @Test
+  void aTableKeyedByFieldsTakesTheSameFieldsInAnyOrderAndRefusesTheWholeRecordKey()
+      throws Exception {
+    IngestJob.run(
+        options().dedupKey(DedupKey.parse("fields:sku_id,vendor")).build(),
+        new IngestListener() {});
+    Files.writeString(feed.resolve("skus_00012.json"), "[]");
+    IngestSummary reordered =
+        IngestJob.run(
+            options().dedupKey(DedupKey.parse("fields:vendor,sku_id")).build(),
+            new IngestListener() {});
+    assertThat(reordered.files()).isEqualTo(1);
+
+    assertThatThrownBy(() -> IngestJob.run(options().rescan(true).build(), new IngestListener() {}))
+        .isInstanceOf(DedupKeyMismatchException.class)
+        .hasMessageContaining("holds rows keyed otherwise than by --dedup-key hash");
+  }
+
+  /**
+   * The stored payload is read back to re-key it: through PostgreSQL's jsonb, which reorders keys,
+   * respaces and rewrites numbers, it must still give the key the record was stored under.
+   */
+  @Test
+  void aRecordOfAwkwardValuesReadBackFromTheTableKeepsItsKey() throws Exception {
+    Path awkward = tmp.resolve("awkward");
+    Files.createDirectories(awkward);
+    Files.writeString(
+        awkward.resolve("skus_00000.json"),
+        "[{\"z\":1.10,\"big\":123456789012345678901234567890,\"huge\":1e400,\"tiny\":1E-7,"
+            + "\"neg\":-0.0,\"s\":\"\u00e9\\u2028\\\"\\\\/\\t\ud83d\ude00\",\"n\":null,"
+            + "\"a\":[1,[2,{}],true],\"o\":{\"b\":2,\"a\":1}}]");
+    IngestJob.run(options(awkward).build(), new IngestListener() {});
+    IngestSummary again =
+        IngestJob.run(options(awkward).rescan(true).build(), new IngestListener() {});
+    assertThat(again.duplicates()).isEqualTo(1);
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options(awkward).dedupKey(DedupKey.parse("fields:z")).rescan(true).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(DedupKeyMismatchException.class);
+  }
+
+  @Test
   void refusesToResumeWhenAFileArrivedLateThenRescanConverges() throws Exception {
     IngestJob.run(options().build(), new IngestListener() {});
     Files.copy(feed.resolve("skus_00003.json"), feed.resolve("skus_00003a.json"));
     Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+    arrivedAfterTheCheckpoint(feed.resolve("skus_00003a.json"));
 
     assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
-        .hasMessageContaining("1 file(s) sorting at or before skus_00011.json arrived after")
+        .hasMessageContaining(
+            "1 file(s) sorting at or before skus_00011.json arrived after it was committed"
+                + " (modified since, so likely the late one: skus_00003a.json)")
         .hasMessageContaining("--rescan");
 
     IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
@@ -264,9 +342,11 @@ abstract class IngestJobContractTest {
     IngestJob.run(options().build(), new IngestListener() {});
     Files.delete(feed.resolve("skus_00004.json"));
     Files.writeString(feed.resolve("skus_00003a.json"), "[{\"late\":true}]");
+    arrivedAfterTheCheckpoint(feed.resolve("skus_00003a.json"));
 
     assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
         .hasMessageContaining("Cannot resume job 'nightly': the files sorting at or before")
+        .hasMessageContaining("(modified since, so likely the late one: skus_00003a.json)")
         .hasMessageContaining(
             "skus_00011.json in "
                 + feed
@@ -279,6 +359,15 @@ abstract class IngestJobContractTest {
     assertThat(count("SELECT COUNT(*) FROM skus_staging"))
         .isEqualTo(generated.distinctRecords() + 1);
     assertThatTheFileCheckpointIsAt(11);
+  }
+
+  /**
+   * Dates a file a minute ahead: one written right after the last commit may carry a time a clock
+   * tick behind it, since the file system's clock is coarser than the checkpoint's.
+   */
+  static void arrivedAfterTheCheckpoint(Path file) throws java.io.IOException {
+    Files.setLastModifiedTime(
+        file, java.nio.file.attribute.FileTime.from(java.time.Instant.now().plusSeconds(60)));
   }
 
   @Test

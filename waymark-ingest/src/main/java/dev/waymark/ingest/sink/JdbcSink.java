@@ -7,7 +7,9 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 
 /** What the PostgreSQL and SQLite sinks share: transactions, quarantine, the column check. */
@@ -111,6 +113,21 @@ abstract class JdbcSink implements Sink {
   public void rollback() throws SQLException {
     requireIdle();
     connection.rollback();
+  }
+
+  @Override
+  public Optional<Row> anyRow() throws SQLException {
+    requireIdle();
+    try (Statement s = connection.createStatement();
+        ResultSet rs =
+            s.executeQuery("SELECT dedup_key, payload, source_file FROM " + table + " LIMIT 1")) {
+      Optional<Row> row =
+          rs.next()
+              ? Optional.of(new Row(rs.getString(1), rs.getString(2), rs.getString(3), List.of()))
+              : Optional.empty();
+      connection.commit();
+      return row;
+    }
   }
 
   @Override

@@ -119,6 +119,13 @@ public interface Sink extends AutoCloseable {
    */
   Optional<String> durabilityProblem() throws SQLException;
 
+  /**
+   * Returns one row of the staging table (its dedup key, payload and source file; no extracted
+   * columns), or empty if the table has none; for checking that the table's rows were keyed as this
+   * run keys them. Ends its read transaction.
+   */
+  Optional<Row> anyRow() throws SQLException;
+
   /** Counts the rows in the staging table (for summaries and tests). */
   long countRows() throws SQLException;
 

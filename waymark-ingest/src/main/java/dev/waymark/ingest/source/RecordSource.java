@@ -1,12 +1,15 @@
 package dev.waymark.ingest.source;
 
 import dev.waymark.ingest.BadInputException;
+import java.io.ByteArrayInputStream;
 import java.io.Closeable;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AccessDeniedException;
 import java.nio.file.Path;
+import java.util.Map;
 
 /**
  * One input file read as a stream of records, one record in memory at a time: memory does not grow
@@ -71,6 +74,25 @@ public interface RecordSource extends Closeable {
         e.addSuppressed(suppressed);
       }
       throw e;
+    }
+  }
+
+  /**
+   * Reads one JSON object from text (a payload stored earlier, say) exactly as a record of an
+   * NDJSON file is read, so that its fields are the values a dedup key of the original record saw.
+   *
+   * @param origin what the text is, for messages in place of a file name
+   * @throws BadInputException if the text is not one JSON object, or breaks a rule above
+   */
+  static Map<String, Object> readObject(String origin, String json) {
+    byte[] bytes = json.getBytes(StandardCharsets.UTF_8);
+    try (RecordSource source =
+        new JsonRecordSource(Path.of(origin), new ByteArrayInputStream(bytes), Format.NDJSON)) {
+      SourceRecord record = source.next();
+      if (record == null || source.next() != null) {
+        throw new IllegalArgumentException(origin + " is not one JSON object: " + json);
+      }
+      return record.fields();
     }
   }
 
