@@ -131,6 +131,11 @@ final class IngestChild implements AutoCloseable {
     }
   }
 
+  /** Whether the child is still running (stopped by SIGSTOP counts as running). */
+  boolean alive() {
+    return process.isAlive();
+  }
+
   /** The child's process id, for signals other than SIGKILL (SIGSTOP, SIGCONT). */
   long pid() {
     return process.pid();

@@ -403,19 +403,33 @@ class WorkerProcessesIT {
    * checkpoint lock once its session has been silent for three leases (the server ends it), so the
    * other worker, which finishes the job, writes the final global checkpoint and the success marker
    * without it. Before, the finishing worker waited for the lock as long as the pause lasted.
+   *
+   * <p>The coordinating worker first holds its fourth unit uncommitted ({@code
+   * pause-before-commit:4}) while its global-checkpoint thread runs on and takes the lock: however
+   * fast the machine, its job cannot end before the test has seen the lock taken and stopped it.
    */
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void aPausedCoordinatingWorkerLosesTheGlobalLockAndTheOtherFinishesTheJob() throws Exception {
     generate(240, 40);
-    IngestChild coordinating = worker("1s", 1, "--global-checkpoint-every", "1s");
+    List<String> args = new ArrayList<>(workerArgs("1s", String.valueOf(PARTITIONS), 1));
+    args.addAll(List.of("--global-checkpoint-every", "100ms"));
+    IngestChild coordinating =
+        IngestChild.start(
+            tmp.resolve("logs"),
+            Map.of("WAYMARK_FAULT", "pause-before-commit:4"),
+            IngestChild.FAST_START,
+            args);
+    children.add(coordinating);
     String coordinatingId = workerId(coordinating);
+    coordinating.awaitPause(WAIT);
     waitFor(
         "the first worker to take the global checkpoint lock",
         () -> globalCoordinator(java.util.Set.of(coordinatingId)).isPresent(),
         coordinating);
-    waitFor("the first worker to commit files", () -> fileLines(coordinating) >= 3, coordinating);
+    assertThat(fileLines(coordinating)).as("files the first worker committed").isEqualTo(3);
     signal(coordinating, "STOP");
+    coordinating.resume(); // read once the worker runs again: its fourth unit then commits
     long pausedAt = System.nanoTime();
     Path summary = tmp.resolve("other-summary.json");
     IngestChild other =
@@ -682,6 +696,9 @@ class WorkerProcessesIT {
       throws InterruptedException {
     long deadline = System.nanoTime() + WAIT.toNanos();
     while (!condition.getAsBoolean()) {
+      if (!watched.alive()) {
+        throw new AssertionError("the worker ended before " + what + "; " + watched);
+      }
       if (System.nanoTime() > deadline) {
         throw new AssertionError("timed out waiting for " + what + "; " + watched);
       }
