@@ -4,6 +4,9 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.file.FileStoreInspector;
 import dev.waymark.checkpoint.file.FileStoreInspector.KeptFile;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
+import dev.waymark.ingest.sink.JdbcUrls;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -40,10 +43,19 @@ final class HistoryCommand implements Callable<Integer> {
       description = "Only this partition (default: all).")
   String partition;
 
+  @Option(
+      names = "--db",
+      paramLabel = "JDBC_URL",
+      description = "The db store's tables in this database instead of --state.")
+  String db;
+
   @Mixin Options.Json json;
 
   @Override
   public Integer call() {
+    if (db != null) {
+      return dbHistory();
+    }
     Output o = new Output(spec);
     FileStoreInspector inspector = state.requireJob(job.name);
     Instant now = Instant.now();
@@ -93,6 +105,56 @@ final class HistoryCommand implements Callable<Integer> {
     if (json.enabled) {
       Map<String, Object> doc = Output.object();
       doc.put("state", inspector.stateDirectory().toString());
+      doc.put("job", job.name);
+      doc.put("partitions", partitions);
+      o.json(doc);
+    } else {
+      o.out.flush();
+      errors.forEach(o::problem);
+    }
+    o.flush();
+    return errors.isEmpty() ? ExitCode.OK.code : ExitCode.CHECKPOINT_INVALID.code;
+  }
+
+  /** The db store's kept versions: rows of {@code waymark_checkpoint_history}. */
+  private int dbHistory() {
+    Output o = new Output(spec);
+    Instant now = Instant.now();
+    List<CheckpointInvalidException> errors = new ArrayList<>();
+    List<Object> partitions = new ArrayList<>();
+    try (JdbcCheckpointStore.Reader reader =
+        JdbcCheckpointStore.reader(ConnectionSource.of(db), job.name)) {
+      for (Partitions.State s : Partitions.read(reader, partition, reader::location)) {
+        List<Map<String, Object>> versions = new ArrayList<>();
+        try {
+          for (Checkpoint c : reader.history(s.partition())) {
+            Map<String, Object> v = Output.object();
+            v.put("sequence", c.sequence());
+            v.put("kind", "checkpoint");
+            Map<String, Object> fields = Output.checkpointFields(c, now);
+            fields.remove("sequence");
+            v.putAll(fields);
+            versions.add(v);
+          }
+        } catch (CheckpointInvalidException e) {
+          errors.add(e); // the table's rows are read together: one damaged row hides the rest
+        }
+        if (s.error() != null) {
+          errors.add(s.error());
+        }
+        Map<String, Object> p = Output.object();
+        p.put("partition", s.partition());
+        p.put("current_sequence", s.checkpoint().map(Checkpoint::sequence).orElse(null));
+        p.put("versions", versions);
+        partitions.add(p);
+        if (!json.enabled) {
+          print(o, s, versions);
+        }
+      }
+    }
+    if (json.enabled) {
+      Map<String, Object> doc = Output.object();
+      doc.put("db", JdbcUrls.redact(db));
       doc.put("job", job.name);
       doc.put("partitions", partitions);
       o.json(doc);

@@ -2,8 +2,11 @@ package dev.waymark.cli;
 
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.internal.Json;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -24,7 +27,8 @@ import picocli.CommandLine.Spec;
     description = {
       "Forget a partition's checkpoint and history, or with no --partition every partition of the"
           + " job: the next run starts from the beginning of its source. Requires --yes. Takes"
-          + " the job's lock: exit code 3 while a writer runs."
+          + " the job's lock: exit code 3 while a writer runs (with --db on PostgreSQL: while an"
+          + " ingest or worker of the job is connected)."
     })
 final class ResetCommand implements Callable<Integer> {
   @Spec CommandSpec spec;
@@ -40,6 +44,12 @@ final class ResetCommand implements Callable<Integer> {
 
   @Option(names = "--yes", description = "Confirm: the checkpoint and its history are deleted.")
   boolean yes;
+
+  @Option(
+      names = "--db",
+      paramLabel = "JDBC_URL",
+      description = "The db store's tables in this database instead of --state.")
+  String db;
 
   @Mixin Options.Json json;
 
@@ -58,9 +68,14 @@ final class ResetCommand implements Callable<Integer> {
               + what
               + ", so the next run starts from the beginning of its source. Add --yes to confirm.");
     }
-    state.requireJob(job.name);
+    if (db == null) {
+      state.requireJob(job.name);
+    }
     List<Map<String, Object>> done = new ArrayList<>();
-    try (FileCheckpointStore store = FileCheckpointStore.open(state.dir(), job.name)) {
+    try (CheckpointStore store =
+        db != null
+            ? JdbcCheckpointStore.openForRepair(ConnectionSource.of(db), job.name)
+            : FileCheckpointStore.open(state.dir(), job.name)) {
       List<String> partitions =
           Options.someOrAllPartitions(job.name, store.partitions(), partition, "reset");
       for (String p : partitions) {

@@ -1,6 +1,9 @@
 package dev.waymark.cli;
 
+import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileGlobalCheckpointStore;
@@ -89,6 +92,9 @@ final class RollbackCommand implements Callable<Integer> {
     if (db == null) {
       state.requireJob(job.name);
     }
+    if (to != null) {
+      checkTarget();
+    }
     try (CheckpointStore store =
         db != null
             ? JdbcCheckpointStore.openForRepair(ConnectionSource.of(db), job.name)
@@ -102,21 +108,6 @@ final class RollbackCommand implements Callable<Integer> {
     String p =
         Options.onePartition(
             partition, store, m -> new CommandLine.ParameterException(spec.commandLine(), m));
-    List<String> partitions = store.partitions();
-    if (partition != null && !partitions.contains(p)) {
-      throw new CommandLine.ParameterException(
-          spec.commandLine(),
-          "job '"
-              + job.name
-              + "' has no partition '"
-              + p
-              + "'; "
-              + (partitions.isEmpty()
-                  ? "it has no checkpoint to roll back."
-                  : "its partitions are "
-                      + partitions
-                      + ". Choose one of those with --partition."));
-    }
     Checkpoint c = store.rollback(p, to);
     if (json.enabled) {
       Map<String, Object> doc = Output.object();
@@ -148,6 +139,63 @@ final class RollbackCommand implements Callable<Integer> {
     }
     o.flush();
     return ExitCode.OK.code;
+  }
+
+  /**
+   * Refuses a partition the job does not have, or a version it does not keep, before the store is
+   * opened for repair: opening takes the job's next epoch, which fences a writer running beside it
+   * where no lock keeps a repair out (the db store on SQLite), so that even a mistyped rollback
+   * would stop that writer. A kept version that cannot be read is left to the store's rollback,
+   * which names it (and repairs a damaged current checkpoint).
+   */
+  private void checkTarget() {
+    if (db != null) {
+      try (JdbcCheckpointStore.Reader reader =
+          JdbcCheckpointStore.reader(ConnectionSource.of(db), job.name)) {
+        checkTarget(reader);
+      }
+    } else {
+      checkTarget(FileCheckpointStore.reader(state.dir(), job.name));
+    }
+  }
+
+  private void checkTarget(CheckpointReader reader) {
+    List<String> partitions = reader.partitions();
+    String p =
+        Options.onePartition(
+            partition, reader, m -> new CommandLine.ParameterException(spec.commandLine(), m));
+    if (!partitions.contains(p)) {
+      throw new WaymarkException(
+          "Job '"
+              + job.name
+              + "' has no partition '"
+              + p
+              + "'; "
+              + (partitions.isEmpty()
+                  ? "it has no checkpoint to roll back. Nothing was changed."
+                  : "its partitions are "
+                      + partitions
+                      + ". Choose one of those with --partition. Nothing was changed."));
+    }
+    List<Long> kept;
+    try {
+      kept = reader.history(p).stream().map(Checkpoint::sequence).toList();
+    } catch (CheckpointInvalidException damaged) {
+      return;
+    }
+    if (!kept.contains(to)) {
+      throw new WaymarkException(
+          "Cannot roll back job '"
+              + job.name
+              + "' partition '"
+              + p
+              + "' to sequence "
+              + to
+              + ": no such version is kept. Kept: "
+              + kept
+              + ". Choose one of those with --to (`waymark checkpoint history` shows them)."
+              + " Nothing was changed.");
+    }
   }
 
   /**

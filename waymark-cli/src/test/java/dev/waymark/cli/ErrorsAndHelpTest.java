@@ -280,7 +280,7 @@ class ErrorsAndHelpTest {
     assertThat(debug.err())
         .startsWith("waymark: Cannot roll back job 'nightly' partition '0' to sequence 5")
         .contains("dev.waymark.WaymarkException")
-        .contains("\tat dev.waymark.checkpoint.file.FileCheckpointStore.rollback");
+        .contains("\tat dev.waymark.cli.RollbackCommand.checkTarget");
     assertThat(torn).exists();
   }
 

@@ -9,6 +9,7 @@ import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -21,6 +22,13 @@ class WriteCommandsTest {
   @BeforeEach
   void setUp() {
     state = new StateFixture(dir);
+  }
+
+  /** The job's epoch: every store opened for writing or repair takes the next one. */
+  private long epoch() {
+    try (FileCheckpointStore store = FileCheckpointStore.open(dir, "nightly")) {
+      return store.epoch() - 1; // this store's own
+    }
   }
 
   private Cursor current(String partition) {
@@ -75,6 +83,7 @@ class WriteCommandsTest {
     assertThat(run.err())
         .contains("to sequence 9: no such version is kept")
         .contains("Kept: [1, 2]");
+    assertThat(epoch()).as("the job's epoch, which a store opened for repair takes").isEqualTo(1);
   }
 
   @Test
@@ -106,11 +115,96 @@ class WriteCommandsTest {
             "--to",
             "1");
 
-    assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+    assertThat(run.exitCode()).as(run.toString()).isEqualTo(1);
     assertThat(run.err())
         .startsWith(
-            "waymark: job 'nightly' has no partition '5'; its partitions are [0]. Choose one of"
-                + " those with --partition.");
+            "waymark: Job 'nightly' has no partition '5'; its partitions are [0]. Choose one of"
+                + " those with --partition. Nothing was changed.");
+    assertThat(epoch()).as("the job's epoch, which a store opened for repair takes").isEqualTo(1);
+  }
+
+  /**
+   * On SQLite no lock keeps a repair away from a running ingest, and a store opened for repair
+   * takes the job's next epoch, which fences that ingest: a rollback that cannot happen must not
+   * open one.
+   */
+  @Test
+  void aRollbackToAVersionTheDbStoreDoesNotKeepLeavesTheJobsEpochAlone() throws Exception {
+    String db = ingestThreeFilesIntoTheDbStore();
+    long epoch = dbEpoch(db);
+
+    CliRun typo = waymark("checkpoint", "rollback", "--db", db, "--job", "ingest", "--to", "99");
+    CliRun real = waymark("checkpoint", "rollback", "--db", db, "--job", "ingest", "--to", "1");
+
+    assertThat(typo.exitCode()).as(typo.toString()).isEqualTo(1);
+    assertThat(typo.err())
+        .startsWith(
+            "waymark: Cannot roll back job 'ingest' partition '0' to sequence 99: no such version"
+                + " is kept. Kept: [1, 2, 3].");
+    assertThat(real.exitCode()).as(real.toString()).isZero();
+    assertThat(dbEpoch(db))
+        .as("only the rollback that happened took an epoch")
+        .isEqualTo(epoch + 1);
+  }
+
+  /** What a damaged db-store checkpoint tells the user to run works with --db, as it says. */
+  @Test
+  void theDbStoresRepairAdviceNamesVerbsThatTakeItsDatabase() throws Exception {
+    String db = ingestThreeFilesIntoTheDbStore();
+    try (var c = java.sql.DriverManager.getConnection(db);
+        var s = c.createStatement()) {
+      s.executeUpdate("UPDATE waymark_checkpoint SET record = substr(record, 1, 100)");
+    }
+
+    CliRun status = waymark("checkpoint", "status", "--db", db, "--job", "ingest");
+    CliRun history = waymark("checkpoint", "history", "--db", db, "--job", "ingest");
+    CliRun reset =
+        waymark("checkpoint", "reset", "--db", db, "--job", "ingest", "--partition", "0", "--yes");
+    CliRun after = waymark("checkpoint", "status", "--db", db, "--job", "ingest");
+
+    assertThat(status.exitCode()).as(status.toString()).isEqualTo(4);
+    assertThat(status.out() + status.err())
+        .contains("waymark checkpoint history --db JDBC_URL --job ingest --partition 0")
+        .contains("waymark checkpoint reset --db JDBC_URL --job ingest --partition 0 --yes");
+    assertThat(history.exitCode()).as(history.toString()).isEqualTo(4);
+    assertThat(history.out()).contains("ingest partition 0: 3 kept, current checkpoint INVALID");
+    assertThat(reset.exitCode()).as(reset.toString()).isZero();
+    assertThat(reset.out())
+        .isEqualTo(
+            "Reset job 'ingest' partition '0' (was an invalid checkpoint); its next run starts"
+                + " from the beginning.\n");
+    assertThat(after.exitCode()).as(after.toString()).isZero();
+  }
+
+  private String ingestThreeFilesIntoTheDbStore() {
+    Path feed = dir.resolve("feed");
+    dev.waymark.ingest.FeedGenerator.generate(feed, 3, 5, 1);
+    String db = "jdbc:sqlite:" + dir.resolve("db.sqlite");
+    CliRun ingest =
+        IngestTarget.runInProcess(
+            List.of(
+                "ingest",
+                "--input",
+                feed.toString(),
+                "--db",
+                db,
+                "--checkpoint-store",
+                "db",
+                "--commit-every",
+                "1",
+                "--state",
+                dir.resolve("unused").toString()));
+    assertThat(ingest.exitCode()).as(ingest.toString()).isZero();
+    return db;
+  }
+
+  private static long dbEpoch(String db) throws Exception {
+    try (var c = java.sql.DriverManager.getConnection(db);
+        var s = c.createStatement();
+        var rs = s.executeQuery("SELECT epoch FROM waymark_job WHERE job = 'ingest'")) {
+      assertThat(rs.next()).isTrue();
+      return rs.getLong(1);
+    }
   }
 
   @Test

@@ -271,6 +271,8 @@ public final class IngestJob {
     long t0 = System.nanoTime();
     GlobalCheckpointStore global = null;
     GlobalCoordinator coordinator = null;
+    Optional<JobOutcome> before = Optional.empty();
+    boolean prepared = false;
     try {
       if (o.checkpointStore == CheckpointStoreKind.FILE) {
         FileStoreOptions fsOptions = FileStoreOptions.builder().fileSystem(checkpointFs).build();
@@ -281,10 +283,12 @@ public final class IngestJob {
         global = JdbcGlobalCheckpointStore.open(ConnectionSource.of(o.db), o.job, o.globalKeep);
       }
       if (global != null) {
+        before = outcomeIfReadable(global);
         // Until this run ends, the job has no outcome: a waiting consumer keeps waiting.
         global.clearOutcome();
       }
       prepare();
+      prepared = true;
       if (global != null) {
         Map<String, PartitionMark> initial = new HashMap<>();
         for (PartitionRun r : runs) {
@@ -307,7 +311,11 @@ public final class IngestJob {
       listener.finished(summary);
       return summary;
     } catch (RuntimeException | Error e) {
-      recordFailure(global, e);
+      if (!prepared && refusal(e)) {
+        restoreOutcome(global, before, e);
+      } else {
+        recordFailure(global, e);
+      }
       throw e;
     } finally {
       if (coordinator != null) {
@@ -381,6 +389,36 @@ public final class IngestJob {
       } catch (SQLException | RuntimeException e) {
         // Unused, and its transaction is committed: nothing to lose.
       }
+    }
+  }
+
+  /**
+   * Whether {@code e} refused the run for how it was asked for (another layout or dedup key, an
+   * unsafe durability setting), before it did any work: such a run was never the job's, and the
+   * outcome of the job's last run still describes it.
+   */
+  private static boolean refusal(Throwable e) {
+    return e instanceof IllegalArgumentException || e instanceof BadUsageException;
+  }
+
+  private static Optional<JobOutcome> outcomeIfReadable(GlobalCheckpointStore global) {
+    try {
+      return global.outcome();
+    } catch (RuntimeException damaged) {
+      return Optional.empty(); // nothing to put back; the run replaces it
+    }
+  }
+
+  /** Puts back the outcome a refused run found, which it cleared on starting. */
+  private static void restoreOutcome(
+      GlobalCheckpointStore global, Optional<JobOutcome> before, Throwable e) {
+    if (global == null || before.isEmpty()) {
+      return;
+    }
+    try {
+      global.recordOutcome(before.get());
+    } catch (RuntimeException suppressed) {
+      e.addSuppressed(suppressed);
     }
   }
 

@@ -8,6 +8,7 @@ import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
+import dev.waymark.checkpoint.global.JobOutcome;
 import dev.waymark.checkpoint.jdbc.ConnectionSource;
 import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import dev.waymark.ingest.IngestOptions.CheckpointStoreKind;
@@ -253,6 +254,40 @@ abstract class IngestJobContractTest {
     IngestSummary rescan = IngestJob.run(options().rescan(true).build(), new IngestListener() {});
     assertThat(rescan.newRows()).isZero();
     assertThat(rescan.duplicates()).isEqualTo(generated.records());
+  }
+
+  /** A refused run was never the job's: {@code waymark wait} still sees the last run's success. */
+  @Test
+  void aRefusedRunLeavesTheLastRunsSuccessMarkerAsItWas() throws Exception {
+    IngestJob.run(options().build(), new IngestListener() {});
+    JobOutcome success = outcome().orElseThrow();
+    assertThat(success.succeeded()).isTrue();
+
+    assertThatThrownBy(
+            () ->
+                IngestJob.run(
+                    options().dedupKey(DedupKey.parse("fields:sku_id")).build(),
+                    new IngestListener() {}))
+        .isInstanceOf(DedupKeyMismatchException.class);
+    assertThat(outcome()).contains(success);
+    assertThatThrownBy(
+            () -> IngestJob.run(options().partitions(2).build(), new IngestListener() {}))
+        .isInstanceOf(LayoutMismatchException.class);
+    assertThat(outcome()).contains(success);
+
+    // A run that fails while working does replace it.
+    Files.writeString(feed.resolve("skus_00012.json"), "[{\"broken\": ]");
+    assertThatThrownBy(() -> IngestJob.run(options().build(), new IngestListener() {}))
+        .isInstanceOf(BadInputException.class);
+    assertThat(outcome()).hasValueSatisfying(o -> assertThat(o.succeeded()).isFalse());
+  }
+
+  private Optional<JobOutcome> outcome() {
+    try (dev.waymark.checkpoint.file.FileGlobalCheckpointStore global =
+        dev.waymark.checkpoint.file.FileGlobalCheckpointStore.reader(
+            tmp.resolve("state"), "nightly")) {
+      return global.outcome();
+    }
   }
 
   @Test

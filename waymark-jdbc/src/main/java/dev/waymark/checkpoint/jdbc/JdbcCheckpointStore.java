@@ -898,7 +898,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
         (record + "\n").getBytes(StandardCharsets.UTF_8),
         location,
         new CheckpointCodec.Expectation(
-            job, partition, "--checkpoint-store db --job " + job + " --partition " + partition));
+            job, partition, "--db JDBC_URL --job " + job + " --partition " + partition));
   }
 
   private Path historyLocation(String partition, long sequence) {

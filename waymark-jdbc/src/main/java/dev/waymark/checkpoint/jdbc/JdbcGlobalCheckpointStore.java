@@ -248,7 +248,7 @@ public final class JdbcGlobalCheckpointStore implements GlobalCheckpointStore {
                           new CheckpointCodec.Expectation(
                               job,
                               partition,
-                              "--checkpoint-store db --job " + job + " --partition " + partition)));
+                              "--db JDBC_URL --job " + job + " --partition " + partition)));
           PartitionMark mark = PartitionMark.of(partition, committed);
           try (PreparedStatement ps =
               c.prepareStatement(
