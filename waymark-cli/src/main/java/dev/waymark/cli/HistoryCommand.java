@@ -122,8 +122,9 @@ final class HistoryCommand implements Callable<Integer> {
     Instant now = Instant.now();
     List<CheckpointInvalidException> errors = new ArrayList<>();
     List<Object> partitions = new ArrayList<>();
-    try (JdbcCheckpointStore.Reader reader =
-        JdbcCheckpointStore.reader(ConnectionSource.of(db), job.name)) {
+    ConnectionSource connections = ConnectionSource.of(db);
+    Options.requireDbJob(connections, job.name, JdbcUrls.redact(db));
+    try (JdbcCheckpointStore.Reader reader = JdbcCheckpointStore.reader(connections, job.name)) {
       for (Partitions.State s : Partitions.read(reader, partition, reader::location)) {
         List<Map<String, Object>> versions = new ArrayList<>();
         try {

@@ -72,6 +72,27 @@ final class Options {
     }
   }
 
+  /**
+   * Returns {@code job} if the db store at {@code where} knows it (a checkpoint, a kept version or
+   * an epoch), else refuses naming the jobs it does know, as a state directory's job is checked.
+   */
+  static String requireDbJob(
+      dev.waymark.checkpoint.jdbc.ConnectionSource connections, String job, String where) {
+    Names.requireValid("job", job);
+    List<String> jobs = dev.waymark.checkpoint.jdbc.JdbcCheckpointStore.jobs(connections);
+    if (!jobs.contains(job)) {
+      throw new WaymarkException(
+          "No job '"
+              + job
+              + "' in the db store at "
+              + where
+              + "; the jobs there are "
+              + jobs
+              + ". Check --job and --db.");
+    }
+    return job;
+  }
+
   /** {@code --json}. */
   static final class Json {
     @Option(names = "--json", description = "Print one line of JSON for scripts instead of text.")

@@ -69,7 +69,10 @@ final class StatusCommand implements Callable<Integer> {
     if (db != null) {
       ConnectionSource connections = ConnectionSource.of(db);
       where = JdbcUrls.redact(db);
-      jobs = job.name != null ? List.of(job.name) : JdbcCheckpointStore.jobs(connections);
+      jobs =
+          job.name != null
+              ? List.of(Options.requireDbJob(connections, job.name, where))
+              : JdbcCheckpointStore.jobs(connections);
       for (String j : jobs) {
         try (JdbcCheckpointStore.Reader reader = JdbcCheckpointStore.reader(connections, j)) {
           all.addAll(Partitions.read(reader, partition, reader::location));

@@ -176,6 +176,23 @@ class WriteCommandsTest {
     assertThat(after.exitCode()).as(after.toString()).isZero();
   }
 
+  @Test
+  void aJobTheDbStoreDoesNotKnowIsNamedWithTheJobsItDoes() {
+    String db = ingestThreeFilesIntoTheDbStore();
+
+    CliRun status = waymark("checkpoint", "status", "--db", db, "--job", "nosuch");
+    CliRun history = waymark("checkpoint", "history", "--db", db, "--job", "nosuch");
+
+    for (CliRun run : List.of(status, history)) {
+      assertThat(run.exitCode()).as(run.toString()).isEqualTo(1);
+      assertThat(run.err())
+          .isEqualTo(
+              "waymark: No job 'nosuch' in the db store at "
+                  + db
+                  + "; the jobs there are [ingest]. Check --job and --db.\n");
+    }
+  }
+
   private String ingestThreeFilesIntoTheDbStore() {
     Path feed = dir.resolve("feed");
     dev.waymark.ingest.FeedGenerator.generate(feed, 3, 5, 1);

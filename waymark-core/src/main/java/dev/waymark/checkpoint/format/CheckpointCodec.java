@@ -374,10 +374,12 @@ public final class CheckpointCodec {
       return invalid(
           Reason.NOT_MIGRATED,
           path,
-          "this is the chapter's legacy checkpoint, which must be imported first",
+          "this is the chapter's legacy checkpoint, which must be converted first",
           "format version " + CURRENT_VERSION,
           "a legacy {\"last_file\",\"last_file_idx\"} record (version 0)",
-          "Import it: waymark checkpoint import-legacy " + path + " " + args + ".");
+          "Convert it in place: waymark checkpoint migrate "
+              + args
+              + " (the legacy record is kept in history).");
     }
     return invalid(
         Reason.NOT_MIGRATED,

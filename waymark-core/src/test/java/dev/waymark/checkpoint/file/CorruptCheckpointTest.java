@@ -147,19 +147,25 @@ class CorruptCheckpointTest {
   }
 
   @Test
-  void refusesTheChaptersLegacyFormatUntilItIsImported() throws IOException {
+  void refusesTheChaptersLegacyFormatUntilItIsConvertedByMigrate() throws IOException {
     // As the chapter's Python writer leaves it: spaces, and no final newline.
     plant(bytes("{\"last_file\": \"skus_08216.json\", \"last_file_idx\": 8216}"));
     assertRefused(Reason.NOT_MIGRATED)
-        .contains("Import it: waymark checkpoint import-legacy " + file + " " + args + ".");
+        .contains(
+            "Convert it in place: waymark checkpoint migrate "
+                + args
+                + " (the legacy record is kept in history).");
 
     plant(bytes("{\"last_file\":\"skus_08216.json\",\"last_file_idx\":8216}\n"));
     assertRefused(Reason.NOT_MIGRATED)
-        .contains("this is the chapter's legacy checkpoint, which must be imported first")
+        .contains("this is the chapter's legacy checkpoint, which must be converted first")
         .contains(
             "(expected format version 1, found a legacy {\"last_file\",\"last_file_idx\"} record"
                 + " (version 0))")
-        .contains("Import it: waymark checkpoint import-legacy " + file + " " + args + ".");
+        .contains(
+            "Convert it in place: waymark checkpoint migrate "
+                + args
+                + " (the legacy record is kept in history).");
   }
 
   @Test

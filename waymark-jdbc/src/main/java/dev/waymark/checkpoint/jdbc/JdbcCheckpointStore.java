@@ -539,12 +539,36 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       ps.setString(1, job);
       ps.setString(2, partition);
       try (ResultSet rs = ps.executeQuery()) {
-        if (!rs.next()) {
-          return Optional.empty();
+        if (rs.next()) {
+          return Optional.of(decode(rs.getString(1), partition, location(partition)));
         }
-        return Optional.of(decode(rs.getString(1), partition, location(partition)));
       }
     }
+    OptionalLong kept =
+        queryLong(
+            c,
+            "SELECT MAX(sequence) FROM " + HISTORY_TABLE + " WHERE job = ? AND partition_id = ?",
+            job,
+            partition);
+    if (kept.isPresent()) {
+      // Kept versions without a current row: the row was deleted, not the partition reset (a
+      // reset deletes both). Reading it as never committed would start the partition over.
+      String args = "--db JDBC_URL --job " + job + " --partition " + partition;
+      throw new CheckpointInvalidException(
+          CheckpointInvalidException.Reason.MISSING,
+          location(partition),
+          "the partition committed before but its checkpoint row is gone",
+          "a row in " + CHECKPOINT_TABLE + ", because " + HISTORY_TABLE + " keeps its versions",
+          "no row (the newest kept version is " + kept.getAsLong() + ")",
+          "Restore it from history: `waymark checkpoint history "
+              + args
+              + "`, then `waymark checkpoint rollback "
+              + args
+              + " --to SEQUENCE`; or start over with `waymark checkpoint reset "
+              + args
+              + " --yes`.");
+    }
+    return Optional.empty();
   }
 
   /** Fails unless this writer may write {@code partition}; returns the epoch it writes at. */
@@ -564,7 +588,22 @@ public final class JdbcCheckpointStore implements CheckpointStore {
   private Checkpoint write(
       Connection c, String partition, Cursor cursor, Optional<Long> currentSequence, long epoch)
       throws SQLException {
-    long sequence = currentSequence.map(s -> s + 1).orElse(1L);
+    return write(c, partition, cursor, currentSequence, epoch, 1);
+  }
+
+  /**
+   * Writes the partition's checkpoint after {@code currentSequence}, or, with no current row, as
+   * sequence {@code firstSequence}.
+   */
+  private Checkpoint write(
+      Connection c,
+      String partition,
+      Cursor cursor,
+      Optional<Long> currentSequence,
+      long epoch,
+      long firstSequence)
+      throws SQLException {
+    long sequence = currentSequence.map(s -> s + 1).orElse(firstSequence);
     Instant now = options.clock().instant();
     Checkpoint next = new Checkpoint(job, partition, cursor, sequence, epoch, now);
     String record = encode(next);
@@ -804,12 +843,14 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                   job,
                   partition);
           // A damaged current record must not block its own repair: only its sequence is used.
+          // A deleted one is written again, numbered after the newest kept version.
           return write(
               c,
               partition,
               cursor,
               current.isPresent() ? Optional.of(current.getAsLong()) : Optional.empty(),
-              writer);
+              writer,
+              kept.keySet().stream().mapToLong(Long::longValue).max().orElse(0) + 1);
         });
   }
 

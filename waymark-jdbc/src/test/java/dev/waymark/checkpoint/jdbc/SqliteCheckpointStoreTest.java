@@ -3,6 +3,8 @@ package dev.waymark.checkpoint.jdbc;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.waymark.checkpoint.Checkpoint;
+import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.CheckpointStoreContractTest;
 import dev.waymark.checkpoint.Cursor;
@@ -81,5 +83,29 @@ class SqliteCheckpointStoreTest extends CheckpointStoreContractTest {
         .hasMessageContaining("waymark_checkpoint(job=nightly,partition=0)")
         .hasMessageContaining("checksum mismatch");
     assertThat(store.rollback("0", 1).cursor()).isEqualTo(Cursor.ofOffset(1));
+  }
+
+  @Test
+  void aDeletedRowWithVersionsStillKeptIsMissingNotNeverCommitted() throws Exception {
+    store.commit(Cursor.ofOffset(1));
+    store.commit(Cursor.ofOffset(2));
+    store.commit(Cursor.ofOffset(3));
+    try (Connection c = DriverManager.getConnection(url());
+        Statement s = c.createStatement()) {
+      s.execute("DELETE FROM waymark_checkpoint");
+    }
+
+    assertThatThrownBy(() -> store.read())
+        .isInstanceOf(CheckpointInvalidException.class)
+        .hasMessageContaining("the partition committed before but its checkpoint row is gone")
+        .hasMessageContaining("the newest kept version is 3")
+        .hasMessageContaining("waymark checkpoint rollback --db JDBC_URL --job nightly");
+    Checkpoint restored = store.rollback("0", 2);
+    assertThat(restored.sequence()).isEqualTo(4);
+    assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofOffset(2));
+    assertThat(store.commit(Cursor.ofOffset(5)).sequence()).isEqualTo(5);
+
+    store.reset("0"); // a reset deletes the kept versions too: a fresh start, not a loss
+    assertThat(store.read()).isEmpty();
   }
 }
