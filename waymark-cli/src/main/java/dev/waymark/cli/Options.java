@@ -39,6 +39,29 @@ final class Options {
                 + (Files.exists(state) ? " is not a directory" : " does not exist")
                 + ". Point --state at the directory your jobs write to.");
       }
+      Path jobDir = Files.isDirectory(state.resolve("partitions")) ? state : null;
+      if (jobDir == null
+          && state.getFileName() != null
+          && state.getFileName().toString().equals("partitions")
+          && state.getParent() != null
+          && Files.isRegularFile(state.getParent().resolve("epoch"))) {
+        jobDir = state.getParent();
+      }
+      if (jobDir != null && Files.isRegularFile(jobDir.resolve("epoch"))) {
+        // Read as a state directory, a job's folder shows its own parts as jobs, and a write
+        // verb would create a job inside it.
+        throw new WaymarkException(
+            state
+                + " is "
+                + (jobDir.equals(state) ? "the folder" : "inside the folder")
+                + " of job '"
+                + jobDir.getFileName()
+                + "', not a state directory. Pass --state "
+                + jobDir.getParent()
+                + " --job "
+                + jobDir.getFileName()
+                + ".");
+      }
       return state;
     }
 

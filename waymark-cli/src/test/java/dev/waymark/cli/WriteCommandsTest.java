@@ -193,6 +193,36 @@ class WriteCommandsTest {
     }
   }
 
+  @Test
+  void aJobsFolderGivenAsTheStateDirectoryIsRefusedNamingTheRightFlags() {
+    state.commit("nightly", "0", Cursor.ofOffset(1));
+    Path jobDir = dir.resolve("nightly");
+
+    CliRun status = waymark("checkpoint", "status", "--state", jobDir.toString());
+    CliRun reset =
+        waymark(
+            "checkpoint",
+            "reset",
+            "--state",
+            jobDir.resolve("partitions").toString(),
+            "--job",
+            "0",
+            "--yes");
+
+    assertThat(status.exitCode()).as(status.toString()).isEqualTo(1);
+    assertThat(status.err())
+        .isEqualTo(
+            "waymark: "
+                + jobDir
+                + " is the folder of job 'nightly', not a state directory. Pass --state "
+                + dir
+                + " --job nightly.\n");
+    assertThat(reset.exitCode()).as(reset.toString()).isEqualTo(1);
+    assertThat(reset.err()).contains("is inside the folder of job 'nightly'");
+    assertThat(jobDir.resolve("partitions/0/epoch")).doesNotExist();
+    assertThat(current("0")).isEqualTo(Cursor.ofOffset(1));
+  }
+
   private String ingestThreeFilesIntoTheDbStore() {
     Path feed = dir.resolve("feed");
     dev.waymark.ingest.FeedGenerator.generate(feed, 3, 5, 1);
