@@ -641,7 +641,7 @@ class FaultInjectionTest {
       if (sc.oldIsLegacy()) {
         assertThatThrownBy(() -> store.read(P))
             .isInstanceOf(CheckpointInvalidException.class)
-            .hasMessageContaining("import-legacy");
+            .hasMessageContaining("Convert it in place: waymark checkpoint migrate");
       } else {
         assertThat(store.read(P)).isEqualTo(oldRead);
         assertThat(FileCheckpointStore.reader(store.jobDirectory().getParent(), JOB).read(P))

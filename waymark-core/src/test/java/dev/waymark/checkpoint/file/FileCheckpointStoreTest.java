@@ -244,7 +244,7 @@ class FileCheckpointStoreTest extends CheckpointStoreContractTest {
     Files.writeString(file, "{\"last_file\":\"skus_00009.json\",\"last_file_idx\":9}\n");
     assertThatThrownBy(() -> store.read())
         .isInstanceOf(CheckpointInvalidException.class)
-        .hasMessageContaining("import-legacy");
+        .hasMessageContaining("Convert it in place: waymark checkpoint migrate");
 
     var migrated = fileStore().migrate("0").orElseThrow();
 
