@@ -1,7 +1,9 @@
 package dev.waymark.cli;
 
+import dev.waymark.WaymarkException;
 import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreInspector;
 import dev.waymark.checkpoint.file.FileStoreInspector.KeptFile;
@@ -13,6 +15,7 @@ import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -63,6 +66,7 @@ final class ImportLegacyCommand implements Callable<Integer> {
       String p =
           Options.onePartition(
               partition, store, m -> new CommandLine.ParameterException(spec.commandLine(), m));
+      requireInLayout(store.layout(), p);
       try {
         c = store.importLegacy(p, bytes, source);
       } catch (CheckpointInvalidException e) {
@@ -106,6 +110,38 @@ final class ImportLegacyCommand implements Callable<Integer> {
     }
     o.flush();
     return ExitCode.OK.code;
+  }
+
+  /**
+   * A job recorded with P partitions reads partitions {@code 0} to {@code P-1} only: a checkpoint
+   * imported into another would be ignored by every run, and would stand in a global rollback's
+   * way.
+   */
+  private void requireInLayout(Optional<PartitionLayout> layout, String p) {
+    if (layout.isEmpty()) {
+      return;
+    }
+    int count = layout.get().partitions();
+    boolean inLayout;
+    try {
+      int n = Integer.parseInt(p);
+      inLayout = n >= 0 && n < count && String.valueOf(n).equals(p);
+    } catch (NumberFormatException e) {
+      inLayout = false;
+    }
+    if (!inLayout) {
+      throw new WaymarkException(
+          "Job '"
+              + job.name
+              + "' was run with "
+              + layout.get()
+              + ", named 0 to "
+              + (count - 1)
+              + "; partition '"
+              + p
+              + "' is not one of them, and no run would read a checkpoint there. Choose one with"
+              + " --partition. Nothing was imported.");
+    }
   }
 
   private static void requireLegacy(byte[] bytes, Path source) {

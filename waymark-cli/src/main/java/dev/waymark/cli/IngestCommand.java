@@ -171,7 +171,7 @@ class IngestCommand implements Callable<Integer> {
       names = "--global-checkpoint-every",
       paramLabel = "DURATION",
       description =
-          "Also write a two-phase global checkpoint (every partition's committed cursor, one consistent cut) this often, e.g. 10s; one is always written at the end of a run (default: only that one).")
+          "Also write a two-phase global checkpoint (every partition's committed cursor, one consistent cut) this often, e.g. 10s; one is always written at the end of a run that succeeds (default: only that one).")
   String globalCheckpointEvery;
 
   @Option(

@@ -491,6 +491,49 @@ class WriteCommandsTest {
   }
 
   @Test
+  void importLegacyRefusesAPartitionOutsideTheJobsRecordedLayout() throws Exception {
+    Path stateDir = dir.resolve("state");
+    try (FileCheckpointStore store = FileCheckpointStore.open(stateDir, "skus")) {
+      store.recordLayout(new dev.waymark.checkpoint.PartitionLayout(3, "crc32c-utf8-mod"));
+    }
+    Path legacy =
+        Files.writeString(
+            dir.resolve("skus.ckpt.json"), "{\"last_file\":\"a.json\",\"last_file_idx\":0}");
+
+    CliRun outside =
+        waymark(
+            "checkpoint",
+            "import-legacy",
+            legacy.toString(),
+            "--state",
+            stateDir.toString(),
+            "--job",
+            "skus",
+            "--partition",
+            "7");
+    CliRun inside =
+        waymark(
+            "checkpoint",
+            "import-legacy",
+            legacy.toString(),
+            "--state",
+            stateDir.toString(),
+            "--job",
+            "skus",
+            "--partition",
+            "2");
+
+    assertThat(outside.exitCode()).as(outside.toString()).isEqualTo(1);
+    assertThat(outside.err())
+        .isEqualTo(
+            "waymark: Job 'skus' was run with 3 partitions (hash crc32c-utf8-mod), named 0 to 2;"
+                + " partition '7' is not one of them, and no run would read a checkpoint there."
+                + " Choose one with --partition. Nothing was imported.\n");
+    assertThat(stateDir.resolve("skus/partitions/7")).doesNotExist();
+    assertThat(inside.exitCode()).as(inside.toString()).isZero();
+  }
+
+  @Test
   void importLegacyRefusesToMoveAnExistingCheckpoint() throws Exception {
     state.commit("nightly", "0", Cursor.ofOffset(1));
     Path legacy =

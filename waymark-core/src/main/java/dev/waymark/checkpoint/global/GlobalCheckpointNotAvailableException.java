@@ -23,12 +23,18 @@ public final class GlobalCheckpointNotAvailableException extends WaymarkExceptio
             + " of job '"
             + job
             + "' cannot be used: "
-            + (number > lastIssued
-                ? "no barrier with that number was ever issued (the last was " + lastIssued + ")"
-                : "it never completed (a run stopped before every partition acknowledged it), or"
-                    + " it was pruned (the last "
-                    + keep
-                    + " complete ones are kept)")
+            + (number < 1
+                ? "global checkpoints are numbered from 1"
+                : number > lastIssued
+                    ? "no barrier with that number was ever issued (the last was "
+                        + lastIssued
+                        + ")"
+                    : "it never completed (a run stopped before every partition acknowledged it),"
+                        + " or it was pruned ("
+                        + (keep == Integer.MAX_VALUE
+                            ? "a run keeps its --global-keep last complete ones"
+                            : "the last " + keep + " complete ones are kept")
+                        + ")")
             + ". Complete global checkpoints available: "
             + (available.isEmpty() ? "none" : available)
             + ". Choose one of those, or leave N out for the last.");

@@ -20,6 +20,7 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.sql.Timestamp;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -142,7 +143,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
         (connection, dialect) -> {
           createTables(connection);
           lockAsWriter(connection, dialect, job);
-          long epoch = takeNextEpoch(connection, dialect, job);
+          long epoch = takeNextEpoch(connection, dialect, job, options.epochWait());
           return new JdbcCheckpointStore(connection, dialect, job, options, epoch, null);
         });
   }
@@ -204,7 +205,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                     + " to release by hand), then run this command again.",
                 holders);
           }
-          long epoch = takeNextEpoch(connection, dialect, job);
+          long epoch =
+              takeNextEpoch(connection, dialect, job, JdbcStoreOptions.ofDefaults().epochWait());
           return new JdbcCheckpointStore(
               connection, dialect, job, JdbcStoreOptions.ofDefaults(), epoch, null);
         });
@@ -454,14 +456,42 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     }
   }
 
-  private static long takeNextEpoch(Connection c, Dialect dialect, String job) throws SQLException {
+  private static long takeNextEpoch(Connection c, Dialect dialect, String job, Duration wait)
+      throws SQLException {
+    if (dialect == Dialect.POSTGRESQL) {
+      try (Statement s = c.createStatement()) {
+        s.execute("SET LOCAL lock_timeout = " + wait.toMillis()); // this transaction only
+      }
+    }
     // The highest epoch on any checkpoint counts too: a deleted job row must not let a new writer
     // fall below one that already committed.
+    long jobEpoch;
+    try {
+      jobEpoch =
+          queryLong(c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forUpdate, job)
+              .orElse(0);
+    } catch (SQLException e) {
+      if (!"55P03".equals(e.getSQLState())) { // lock_not_available
+        throw e;
+      }
+      c.rollback();
+      String holders = holders(c, job);
+      throw new LockHeldException(
+          "Job '"
+              + job
+              + "' is being written: a writer has held the job's row in waymark_job inside an open"
+              + " transaction for more than "
+              + wait.toMillis()
+              + " ms ("
+              + holders
+              + "); a writer stopped or stuck in its commit holds it for as long as that lasts."
+              + " Wait for it to finish, or stop it (its transaction ends with its connection),"
+              + " then run this again.",
+          holders);
+    }
     long highest =
         Math.max(
-            queryLong(
-                    c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forUpdate, job)
-                .orElse(0),
+            jobEpoch,
             queryLong(c, "SELECT MAX(epoch) FROM " + CHECKPOINT_TABLE + " WHERE job = ?", job)
                 .orElse(0));
     long next = highest + 1;

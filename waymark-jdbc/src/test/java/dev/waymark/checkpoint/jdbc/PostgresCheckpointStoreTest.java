@@ -35,6 +35,41 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
     }
   }
 
+  /**
+   * A writer stopped inside its commit (SIGSTOP, a frozen VM) holds the job's row; a new writer
+   * used to wait for it without a word for as long as that lasted.
+   */
+  @Test
+  void aWriterStuckInItsCommitHoldsANewWriterOffOnlyForTheWaitThenIsNamed() throws Exception {
+    JdbcCheckpointStore jdbc = (JdbcCheckpointStore) store;
+    store.commit(Cursor.ofOffset(1));
+    try (Connection stuck = DriverManager.getConnection(schema.url)) {
+      stuck.setAutoCommit(false);
+      jdbc.commit(stuck, "0", Cursor.ofOffset(2)); // not committed: the row stays held
+
+      long t0 = System.nanoTime();
+      assertThatThrownBy(
+              () ->
+                  JdbcCheckpointStore.open(
+                      ConnectionSource.of(schema.url),
+                      "nightly",
+                      JdbcStoreOptions.builder()
+                          .epochWait(java.time.Duration.ofMillis(300))
+                          .build()))
+          .isInstanceOf(dev.waymark.checkpoint.LockHeldException.class)
+          .hasMessageContaining(
+              "Job 'nightly' is being written: a writer has held the job's row in waymark_job"
+                  + " inside an open transaction for more than 300 ms (PostgreSQL server process ");
+      assertThat(java.time.Duration.ofNanos(System.nanoTime() - t0))
+          .isLessThan(java.time.Duration.ofSeconds(5));
+      stuck.rollback();
+    }
+    try (JdbcCheckpointStore newer =
+        JdbcCheckpointStore.open(ConnectionSource.of(schema.url), "nightly")) {
+      assertThat(newer.epoch()).isGreaterThan(jdbc.epoch());
+    }
+  }
+
   @Test
   void checkpointCommitsAndRollsBackWithTheDataTransaction() throws Exception {
     JdbcCheckpointStore jdbc = (JdbcCheckpointStore) store;
