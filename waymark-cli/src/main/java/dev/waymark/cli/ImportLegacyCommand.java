@@ -170,6 +170,14 @@ final class ImportLegacyCommand implements Callable<Integer> {
   }
 
   private static byte[] readInput(Path source) {
+    if (Files.isDirectory(source)) {
+      throw new BadInputException(
+          "Cannot import "
+              + source
+              + ": it is a directory; FILE is the legacy checkpoint file itself. Check the FILE"
+              + " argument.",
+          null);
+    }
     try {
       if (Files.size(source) > 1 << 16) {
         throw new BadInputException(
@@ -186,7 +194,8 @@ final class ImportLegacyCommand implements Callable<Integer> {
       throw new BadInputException(
           "Cannot import " + source + ": no such file. Check the FILE argument.", e);
     } catch (IOException e) {
-      throw new BadInputException("Cannot read " + source + ": " + e, e);
+      throw new BadInputException(
+          "Cannot read " + source + ": " + (e.getMessage() == null ? e : e.getMessage()), e);
     }
   }
 }

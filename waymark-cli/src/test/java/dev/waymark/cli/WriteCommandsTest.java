@@ -534,6 +534,21 @@ class WriteCommandsTest {
   }
 
   @Test
+  void importLegacyOfADirectorySaysSo() {
+    CliRun run =
+        waymark(
+            "checkpoint", "import-legacy", dir.toString(), "--state", state.dir(), "--job", "x");
+
+    assertThat(run.exitCode()).as(run.toString()).isEqualTo(5);
+    assertThat(run.err())
+        .isEqualTo(
+            "waymark: Cannot import "
+                + dir
+                + ": it is a directory; FILE is the legacy checkpoint file itself. Check the FILE"
+                + " argument.\n");
+  }
+
+  @Test
   void importLegacyRefusesToMoveAnExistingCheckpoint() throws Exception {
     state.commit("nightly", "0", Cursor.ofOffset(1));
     Path legacy =

@@ -37,10 +37,20 @@ final class LegacyCheckpoint implements Migration {
           "a legacy checkpoint has exactly \"last_file\" and \"last_file_idx\", found "
               + record.keySet());
     }
-    if (idx < 0 || lastFile.isEmpty()) {
+    if (idx < 0 && lastFile.isEmpty()) {
       // {"last_file": "", "last_file_idx": -1} is the chapter's "nothing done yet".
       throw new IllegalArgumentException(
-          "it records no committed file (last_file_idx " + idx + "); there is nothing to import");
+          "it records no committed file (last_file \"\", last_file_idx "
+              + idx
+              + "); there is nothing to import");
+    }
+    if (idx < 0) {
+      throw new IllegalArgumentException(
+          "\"last_file_idx\" is " + idx + " although \"last_file\" names a file; it counts from 0");
+    }
+    if (lastFile.isEmpty()) {
+      throw new IllegalArgumentException(
+          "\"last_file\" is empty although \"last_file_idx\" is " + idx + "; it must name a file");
     }
     Map<String, Object> v1 = new TreeMap<>();
     v1.put(CheckpointCodec.F_FORMAT, CheckpointCodec.FORMAT);

@@ -114,12 +114,16 @@ public final class Migrations {
             path,
             "the record cannot be migrated from version " + version + ": " + e.getMessage(),
             "a valid version-" + version + " record",
-            "the record above",
+            shortened(dev.waymark.checkpoint.internal.Json.write(record)),
             "Fix or remove the file; nothing was changed.",
             e);
       }
       version++;
     }
     return record;
+  }
+
+  private static String shortened(String text) {
+    return text.length() > 200 ? text.substring(0, 200) + "..." : text;
   }
 }

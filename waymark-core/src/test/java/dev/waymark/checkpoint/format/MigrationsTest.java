@@ -171,7 +171,9 @@ class MigrationsTest {
           .hasMessageStartingWith("Checkpoint " + FILE + " is invalid: ")
           .hasMessageContaining("the record cannot be migrated from version 0")
           .hasMessageContaining(
-              "it records no committed file (last_file_idx -1); there is nothing to import")
+              "it records no committed file (last_file \"\", last_file_idx -1); there is nothing"
+                  + " to import")
+          .hasMessageContaining("found {\"last_file\":\"\",\"last_file_idx\":-1})")
           .hasMessageContaining("nothing was changed")
           .extracting(e -> ((CheckpointInvalidException) e).reason())
           .isEqualTo(Reason.NOT_MIGRATED);
@@ -188,7 +190,10 @@ class MigrationsTest {
             "{\"last_file\":\"a.json\",\"last_file_idx\":7,\"host\":\"x\"}",
                 "a legacy checkpoint has exactly \"last_file\" and \"last_file_idx\", found [host,"
                     + " last_file, last_file_idx]",
-            "{\"last_file\":\"\",\"last_file_idx\":3}", "there is nothing to import");
+            "{\"last_file\":\"\",\"last_file_idx\":3}",
+                "\"last_file\" is empty although \"last_file_idx\" is 3; it must name a file",
+            "{\"last_file\":\"a.json\",\"last_file_idx\":-2}",
+                "\"last_file_idx\" is -2 although \"last_file\" names a file; it counts from 0");
     cases.forEach(
         (legacy, reason) -> {
           Migrations.Inspection inspection =
