@@ -93,27 +93,9 @@ final class HistoryCommand implements Callable<Integer> {
         }
         versions.add(v);
       }
-      Map<String, Object> p = Output.object();
-      p.put("partition", s.partition());
-      p.put("current_sequence", s.checkpoint().map(Checkpoint::sequence).orElse(null));
-      p.put("versions", versions);
-      partitions.add(p);
-      if (!json.enabled) {
-        print(o, s, versions);
-      }
+      partitions.add(listed(o, s, versions));
     }
-    if (json.enabled) {
-      Map<String, Object> doc = Output.object();
-      doc.put("state", inspector.stateDirectory().toString());
-      doc.put("job", job.name);
-      doc.put("partitions", partitions);
-      o.json(doc);
-    } else {
-      o.out.flush();
-      errors.forEach(o::problem);
-    }
-    o.flush();
-    return errors.isEmpty() ? ExitCode.OK.code : ExitCode.CHECKPOINT_INVALID.code;
+    return finish(o, "state", inspector.stateDirectory().toString(), partitions, errors);
   }
 
   /** The db store's kept versions: rows of {@code waymark_checkpoint_history}. */
@@ -143,19 +125,35 @@ final class HistoryCommand implements Callable<Integer> {
         if (s.error() != null) {
           errors.add(s.error());
         }
-        Map<String, Object> p = Output.object();
-        p.put("partition", s.partition());
-        p.put("current_sequence", s.checkpoint().map(Checkpoint::sequence).orElse(null));
-        p.put("versions", versions);
-        partitions.add(p);
-        if (!json.enabled) {
-          print(o, s, versions);
-        }
+        partitions.add(listed(o, s, versions));
       }
     }
+    return finish(o, "db", JdbcUrls.redact(db), partitions, errors);
+  }
+
+  /** One partition's versions: printed now as text, or returned for the JSON document. */
+  private Map<String, Object> listed(
+      Output o, Partitions.State s, List<Map<String, Object>> versions) {
+    Map<String, Object> p = Output.object();
+    p.put("partition", s.partition());
+    p.put("current_sequence", s.checkpoint().map(Checkpoint::sequence).orElse(null));
+    p.put("versions", versions);
+    if (!json.enabled) {
+      print(o, s, versions);
+    }
+    return p;
+  }
+
+  /** The JSON document, or the problems after the text; the exit code. */
+  private int finish(
+      Output o,
+      String whereKey,
+      String where,
+      List<Object> partitions,
+      List<CheckpointInvalidException> errors) {
     if (json.enabled) {
       Map<String, Object> doc = Output.object();
-      doc.put("db", JdbcUrls.redact(db));
+      doc.put(whereKey, where);
       doc.put("job", job.name);
       doc.put("partitions", partitions);
       o.json(doc);
