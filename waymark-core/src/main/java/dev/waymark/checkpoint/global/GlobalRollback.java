@@ -50,6 +50,9 @@ public final class GlobalRollback {
                                 + " back one partition with --to SEQ instead."));
     List<String> outside = new ArrayList<>(store.partitions());
     outside.removeAll(target.cut().keySet());
+    // A partition outside the cut that holds nothing (reset, or never committed) has nothing to
+    // roll back; asking to reset it again, which leaves it as it is, would loop for ever.
+    outside.removeIf(p -> holdsNothing(store, p));
     if (!outside.isEmpty()) {
       throw new WaymarkException(
           "Cannot roll job '"
@@ -61,8 +64,10 @@ public final class GlobalRollback {
               + " are not in its cut "
               + target.cut().keySet()
               + " (the partition layout changed since). Reset those partitions first with"
-              + " `waymark checkpoint reset --partition P --yes`, or choose a later global"
-              + " checkpoint.");
+              + " `waymark checkpoint reset --job "
+              + store.job()
+              + " --partition P --yes` (and this command's --state or --db), or choose a later"
+              + " global checkpoint.");
     }
     globals.clearOutcome();
     for (PartitionMark m : target.cut().values()) {
@@ -83,5 +88,13 @@ public final class GlobalRollback {
       globals.mark(next, PartitionMark.of(p, store.read(p)));
     }
     return new Result(target, globals.complete(next, target.cut().keySet()));
+  }
+
+  private static boolean holdsNothing(CheckpointStore store, String partition) {
+    try {
+      return store.read(partition).isEmpty() && store.history(partition).isEmpty();
+    } catch (CheckpointInvalidException damaged) {
+      return false;
+    }
   }
 }

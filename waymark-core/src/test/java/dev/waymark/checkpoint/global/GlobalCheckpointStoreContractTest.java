@@ -217,6 +217,35 @@ public abstract class GlobalCheckpointStoreContractTest {
     assertThat(g.outcome()).isEmpty();
   }
 
+  /**
+   * A job reset and run again in fewer partitions keeps the old partitions' folders, empty; they
+   * hold nothing to roll back, and the rollback into the new layout's cut must not ask to reset
+   * them again (which leaves them as they are).
+   */
+  @Test
+  void globalRollbackPassesOverAResetPartitionOutsideTheCutButNotOneThatHoldsACheckpoint() {
+    GlobalCheckpointStore g = global(10);
+    for (String p : List.of("0", "1", "2")) {
+      checkpoints().commit(p, Cursor.ofFile("old" + p + ".json", 1));
+    }
+    for (String p : List.of("0", "1", "2")) {
+      checkpoints().reset(p);
+    }
+    checkpoints().commit("0", Cursor.ofFile("a.json", 1));
+    checkpoints().commit("1", Cursor.ofFile("b.json", 1));
+    GlobalCheckpoint target = checkpointAll(g, List.of("0", "1"));
+    checkpoints().commit("0", Cursor.ofFile("c.json", 2));
+
+    GlobalRollback.run(checkpoints(), g, target.number());
+    assertThat(checkpoints().read("0").orElseThrow().cursor())
+        .isEqualTo(Cursor.ofFile("a.json", 1));
+
+    checkpoints().commit("2", Cursor.ofFile("late.json", 1));
+    assertThatThrownBy(() -> GlobalRollback.run(checkpoints(), g, target.number()))
+        .isInstanceOf(WaymarkException.class)
+        .hasMessageContaining("partitions [2] are not in its cut [0, 1]");
+  }
+
   @Test
   void globalRollbackRefusesAnIncompleteNumberListingTheAvailableOnes() {
     GlobalCheckpointStore g = global(10);
