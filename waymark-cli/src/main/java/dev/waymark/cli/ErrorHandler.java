@@ -1,11 +1,14 @@
 package dev.waymark.cli;
 
 import dev.waymark.WaymarkException;
+import dev.waymark.checkpoint.internal.Json;
 import dev.waymark.ingest.sink.JdbcUrls;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.Map;
 import picocli.CommandLine;
 import picocli.CommandLine.ParseResult;
 
@@ -19,6 +22,8 @@ final class ErrorHandler
 
   static final String DEBUG = "--debug";
 
+  private static final String JSON = "--json";
+
   /** The options whose value is a JDBC URL that may hold a password. */
   private static final List<String> URL_OPTIONS = List.of("--db", "--coordinator");
 
@@ -27,6 +32,9 @@ final class ErrorHandler
     PrintWriter err = cmd.getErr();
     List<String> args = parseResult.originalArgs();
     err.println("waymark: " + redact(message(ex), args));
+    if (args.contains(JSON)) {
+      printJson(cmd.getOut(), ExitCode.of(ex), redact(message(ex), args));
+    }
     if (debug(parseResult)) {
       err.print(redact(stackTrace(ex), args));
     } else if (ExitCode.of(ex) == ExitCode.FAILURE && !(ex instanceof WaymarkException)) {
@@ -41,6 +49,9 @@ final class ErrorHandler
     CommandLine cmd = ex.getCommandLine();
     PrintWriter err = cmd.getErr();
     err.println("waymark: " + redact(ex.getMessage(), Arrays.asList(args)));
+    if (Arrays.asList(args).contains(JSON)) {
+      printJson(cmd.getOut(), ExitCode.of(ex), redact(ex.getMessage(), Arrays.asList(args)));
+    }
     if (Arrays.asList(args).contains(DEBUG)) {
       err.print(redact(stackTrace(ex), Arrays.asList(args)));
     }
@@ -68,6 +79,21 @@ final class ErrorHandler
       }
     }
     return redacted;
+  }
+
+  /**
+   * With {@code --json}, a script reads stdout: the error goes there too, as one JSON object, so
+   * that stdout is never empty where a document was promised.
+   */
+  private static void printJson(PrintWriter out, ExitCode code, String message) {
+    Map<String, Object> error = Output.object();
+    error.put("exit_code", (long) code.code);
+    error.put("kind", code.name().toLowerCase(Locale.ROOT));
+    error.put("message", message);
+    Map<String, Object> doc = Output.object();
+    doc.put("error", error);
+    out.println(Json.write(doc));
+    out.flush();
   }
 
   private static String stackTrace(Throwable t) {

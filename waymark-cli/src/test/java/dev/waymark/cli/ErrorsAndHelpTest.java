@@ -284,6 +284,29 @@ class ErrorsAndHelpTest {
     assertThat(torn).exists();
   }
 
+  /** A script that asked for --json reads stdout: an error is there too, as JSON. */
+  @Test
+  void withJsonAnErrorIsAlsoOneJsonObjectOnStdout() {
+    Path missing = dir.resolve("no-such-state");
+    CliRun failed = waymark("checkpoint", "status", "--state", missing.toString(), "--json");
+    CliRun usage = waymark("checkpoint", "status", "--json", "--bogus");
+
+    assertThat(failed.exitCode()).isEqualTo(1);
+    assertThat(failed.err()).startsWith("waymark: State directory " + missing + " does not exist");
+    assertThat(CliRun.map(failed.json().get("error")))
+        .containsEntry("exit_code", 1L)
+        .containsEntry("kind", "failure")
+        .containsEntry(
+            "message",
+            "State directory "
+                + missing
+                + " does not exist. Point --state at the directory your jobs write to.");
+    assertThat(usage.exitCode()).isEqualTo(2);
+    assertThat(CliRun.map(usage.json().get("error")))
+        .containsEntry("exit_code", 2L)
+        .containsEntry("kind", "usage");
+  }
+
   @Test
   void debugIsAlsoAcceptedBeforeTheVerb() {
     CliRun run =
