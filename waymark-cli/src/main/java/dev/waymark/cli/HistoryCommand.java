@@ -53,6 +53,7 @@ final class HistoryCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Options.refuseStateBesideDb(spec, db);
     if (db != null) {
       return dbHistory();
     }

@@ -116,6 +116,19 @@ final class Options {
     return job;
   }
 
+  /**
+   * Refuses {@code --state} given beside {@code --db}: the verb reads the db store, and the
+   * directory would be ignored without a word, though the user meant one of the two.
+   */
+  static void refuseStateBesideDb(picocli.CommandLine.Model.CommandSpec spec, String db) {
+    if (db != null && spec.commandLine().getParseResult().hasMatchedOption("--state")) {
+      throw new picocli.CommandLine.ParameterException(
+          spec.commandLine(),
+          "--state and --db each say where the checkpoints are: --state the file store's"
+              + " directory, --db the db store's database. Give one of them.");
+    }
+  }
+
   /** {@code --json}. */
   static final class Json {
     @Option(names = "--json", description = "Print one line of JSON for scripts instead of text.")

@@ -56,6 +56,7 @@ final class ResetCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Output o = new Output(spec);
+    Options.refuseStateBesideDb(spec, db);
     String what =
         "job '"
             + job.name

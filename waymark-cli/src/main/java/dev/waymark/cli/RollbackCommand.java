@@ -79,6 +79,7 @@ final class RollbackCommand implements Callable<Integer> {
 
   @Override
   public Integer call() {
+    Options.refuseStateBesideDb(spec, db);
     if ((to == null) == (global == null)) {
       throw new CommandLine.ParameterException(
           spec.commandLine(),

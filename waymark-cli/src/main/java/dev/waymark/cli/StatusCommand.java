@@ -58,6 +58,7 @@ final class StatusCommand implements Callable<Integer> {
   @Override
   public Integer call() {
     Output o = new Output(spec);
+    Options.refuseStateBesideDb(spec, db);
     if (partition != null && job.name == null) {
       throw new CommandLine.ParameterException(
           spec.commandLine(), "--partition needs --job: a partition belongs to one job.");

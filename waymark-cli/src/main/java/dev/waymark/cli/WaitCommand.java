@@ -58,6 +58,7 @@ final class WaitCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws InterruptedException {
+    Options.refuseStateBesideDb(spec, db);
     Output o = new Output(spec);
     Names.requireValid("job", job.name);
     Duration limit;

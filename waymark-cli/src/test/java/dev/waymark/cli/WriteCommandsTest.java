@@ -223,6 +223,24 @@ class WriteCommandsTest {
     assertThat(current("0")).isEqualTo(Cursor.ofOffset(1));
   }
 
+  @Test
+  void stateBesideDbIsAUsageErrorNotIgnored() {
+    String db = ingestThreeFilesIntoTheDbStore();
+
+    for (String verb : List.of("status", "history", "rollback", "reset")) {
+      CliRun run =
+          waymark("checkpoint", verb, "--db", db, "--state", state.dir(), "--job", "ingest");
+      assertThat(run.exitCode()).as(run.toString()).isEqualTo(2);
+      assertThat(run.err())
+          .as(verb)
+          .startsWith(
+              "waymark: --state and --db each say where the checkpoints are: --state the file"
+                  + " store's directory, --db the db store's database. Give one of them.");
+    }
+    CliRun wait = waymark("wait", "--db", db, "--state", state.dir(), "--job", "ingest");
+    assertThat(wait.exitCode()).as(wait.toString()).isEqualTo(2);
+  }
+
   private String ingestThreeFilesIntoTheDbStore() {
     Path feed = dir.resolve("feed");
     dev.waymark.ingest.FeedGenerator.generate(feed, 3, 5, 1);
