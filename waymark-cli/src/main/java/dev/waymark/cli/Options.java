@@ -5,11 +5,15 @@ import dev.waymark.checkpoint.CheckpointReader;
 import dev.waymark.checkpoint.Names;
 import dev.waymark.checkpoint.file.FileCheckpointStore;
 import dev.waymark.checkpoint.file.FileStoreInspector;
+import dev.waymark.checkpoint.jdbc.ConnectionSource;
+import dev.waymark.checkpoint.jdbc.JdbcCheckpointStore;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 
 /** The options every checkpoint verb shares, as picocli mixins. */
@@ -99,10 +103,9 @@ final class Options {
    * Returns {@code job} if the db store at {@code where} knows it (a checkpoint, a kept version or
    * an epoch), else refuses naming the jobs it does know, as a state directory's job is checked.
    */
-  static String requireDbJob(
-      dev.waymark.checkpoint.jdbc.ConnectionSource connections, String job, String where) {
+  static String requireDbJob(ConnectionSource connections, String job, String where) {
     Names.requireValid("job", job);
-    List<String> jobs = dev.waymark.checkpoint.jdbc.JdbcCheckpointStore.jobs(connections);
+    List<String> jobs = JdbcCheckpointStore.jobs(connections);
     if (!jobs.contains(job)) {
       throw new WaymarkException(
           "No job '"
@@ -120,9 +123,9 @@ final class Options {
    * Refuses {@code --state} given beside {@code --db}: the verb reads the db store, and the
    * directory would be ignored without a word, though the user meant one of the two.
    */
-  static void refuseStateBesideDb(picocli.CommandLine.Model.CommandSpec spec, String db) {
+  static void refuseStateBesideDb(CommandSpec spec, String db) {
     if (db != null && spec.commandLine().getParseResult().hasMatchedOption("--state")) {
-      throw new picocli.CommandLine.ParameterException(
+      throw new CommandLine.ParameterException(
           spec.commandLine(),
           "--state and --db each say where the checkpoints are: --state the file store's"
               + " directory, --db the db store's database. Give one of them.");
