@@ -173,11 +173,19 @@ class WorkerProcessesIT {
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
   void aKilledWorkersPartitionsAreTakenOverAfterItsLeaseAndTheTableIsComplete() throws Exception {
-    // Long enough that the victim, alone for the others' start-up, is still busy when they claim
-    // (with room to spare on a fast machine: see the global checkpoint test above).
+    // The victim holds its fourth unit uncommitted (pause-before-commit:4) while its heartbeat
+    // runs on: it still owns a partition when it is killed, however fast the machine (on a fast
+    // one it used to finish every partition before the others had claimed one).
     generate(960, 40);
-    IngestChild victim = worker("3s");
-    waitFor("the victim to commit files", () -> fileLines(victim) >= 3, victim);
+    IngestChild victim =
+        IngestChild.start(
+            tmp.resolve("logs"),
+            Map.of("WAYMARK_FAULT", "pause-before-commit:4"),
+            IngestChild.FAST_START,
+            workerArgs("3s", String.valueOf(PARTITIONS), 1));
+    children.add(victim);
+    victim.awaitPause(WAIT);
+    assertThat(fileLines(victim)).as("files the victim committed").isEqualTo(3);
     IngestChild a = worker("3s"), b = worker("3s");
     String victimId = workerId(victim);
     waitFor("the others to claim", () -> claims(a) + claims(b) >= 1, a);
