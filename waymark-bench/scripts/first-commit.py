@@ -13,6 +13,9 @@ order: the state folder is restored from the copy, rows of files after the prefi
 `DIR/waymark ingest --input FEED` (same --state, --db, --table, --job) is launched; the time from launch to
 the first `[i/T]` line (printed after the unit's commit and checkpoint) is recorded and the process is
 killed (SIGKILL: the restored state and the dedup key make that harmless). With --full it runs to the end.
+With --floor CLASSES (waymark-bench/target/classes) each round also times `jvm-floor`: `ResumeFloor` run
+on the first variant's jar and CDS archive, the least a JVM process must do before that commit (connect,
+read the file after the prefix, insert its rows, commit, print a line).
 Lines `WMTRACE <epoch ms> <stage>` on stderr (a temporary tracing patch) are reported as ms after launch.
 
 PostgreSQL: database waymark_startup on 127.0.0.1:5432 as postgres (created if absent; nothing else is
@@ -83,6 +86,7 @@ def main():
     ap.add_argument("--work", default="/tmp/waymark-first-commit")
     ap.add_argument("--full", action="store_true", help="let each run finish; also report its wall time")
     ap.add_argument("--threads", action="store_true", help="also print each thread's CPU ms at the first commit")
+    ap.add_argument("--floor", metavar="CLASSES", help="also time ResumeFloor from these bench classes")
     ap.add_argument("--setup-jar", help="jar for generate and the prefix run (default: the first variant's)")
     args = ap.parse_args()
     dbs = args.db or ["pg", "sqlite"]
@@ -153,8 +157,16 @@ def main():
         env.pop("WAYMARK_JAVA_OPTS", None)
         if opts:
             env["WAYMARK_JAVA_OPTS"] = opts
-        cmd = [os.path.join(d, "waymark"), "ingest", "--input", feed, "--db", target(db), "--table", TABLE,
-               "--job", "startup", "--state", os.path.join(work, f"state-{db}")]
+        if d is not None:
+            cmd = [os.path.join(d, "waymark"), "ingest", "--input", feed, "--db", target(db), "--table", TABLE,
+                   "--job", "startup", "--state", os.path.join(work, f"state-{db}")]
+        else:  # the floor, launched as the launcher launches Waymark
+            target_dir = os.path.join(variants[0][1], "waymark-cli/target")
+            jsa = os.path.join(target_dir, "waymark.jsa")
+            cds = [f"-XX:SharedArchiveFile={jsa}", "-Xlog:cds*=off"] if os.path.isfile(jsa) else []
+            cmd = (["java"] + cds + ["-XX:+UseSerialGC", "-cp",
+                   os.path.join(target_dir, "waymark.jar") + os.pathsep + os.path.abspath(args.floor),
+                   "dev.waymark.bench.ResumeFloor", target(db), TABLE, os.path.join(feed, names[k])])
         err_lines = []
         t0 = time.time()
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=True)
@@ -188,8 +200,9 @@ def main():
         return first_line, first_commit, cpu, total, rc, resume_line, trace, other
 
     results = {}
+    timed = variants + ([("jvm-floor", None, "")] if args.floor else [])
     for r in range(1, args.runs + 1):
-        order = [(v, db) for v in variants for db in dbs]
+        order = [(v, db) for v in timed for db in dbs]
         random.shuffle(order)
         la = loadavg()
         for (label, d, opts), db in order:
