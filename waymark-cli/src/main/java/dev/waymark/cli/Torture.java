@@ -36,18 +36,30 @@ import picocli.CommandLine;
  *   <li><b>Reference first.</b> The uninterrupted run goes first: how long it takes to start, to
  *       commit its first file and to load the feed tells the kill loop where real work happens.
  *   <li><b>When kills land.</b> A share of kills ({@value #STARTUP_SHARE} of them) strikes during
- *       start-up, at a random instant up to the reference's start-up time; the rest strike a random
- *       delay after the run's first line (by then it has opened the database and the checkpoint),
- *       drawn up to a budget that spreads the remaining kills over the remaining files: 1.2 times
- *       the time from first line to first commit (every restart is cold again: the reference's, or,
- *       if longer, the last attacked run's, which grows as the job goes on), plus the time the
- *       remaining files take divided by the remaining kills (at the pace the attacked runs have
- *       shown so far, cold starts included), at most half the time the rest takes (warm-up
- *       included) at the fastest pace seen (in the reference or in an attacked run once it had
- *       committed), so that each kill lands before the run completes and the last run still has
- *       work to do. (A cap of the whole warm-up plus half the rest spread the kills of a
- *       256-partition run better, but let small, fast feeds complete before half their kills.) The
- *       seed fixes every draw; the instants also depend on how fast the machine runs.
+ *       start-up, at a random instant up to the reference's start-up time. The rest are spread over
+ *       the feed by progress, not by time. The feed, less each partition's last unit (committed
+ *       only as the run completes), is cut into as many equal shares as there are kills; kill K
+ *       waits until the job has committed past a random point of share K (by the files its runs
+ *       have reported), then strikes a random delay later, up to the time 1.2 units (or one share,
+ *       if longer) take at the fastest pace seen, and at most half the time the rest takes, so that
+ *       it lands anywhere in the next unit's reading, writing, commit or checkpoint, and before the
+ *       run completes. Units are the reference run's, counted by its checkpoints' sequence numbers.
+ *       A restart that resumes past its kill's point is struck during its warm-up or its first
+ *       units. Progress moves a unit at a time, so large units (the default policy on a small feed)
+ *       gather the kills at the few points where units end, and a restart must outlive a whole unit
+ *       to move on; with {@code --commit-every 1} the kills reach the last files. (A delay drawn
+ *       from the time alone, as until session 10, spent most kills of a fast machine in restarts'
+ *       warm-ups: every kill landed in the first half of a 1,420-file feed.) Pauses, and the worker
+ *       processes of a run with {@code --coordinator}, strike a random delay after the first line
+ *       instead, drawn up to a budget that spreads the remaining attacks over the remaining files:
+ *       1.2 times the time from first line to first commit (every restart is cold again: the
+ *       reference's, or, if longer, the last attacked run's, which grows as the job goes on), plus
+ *       the time the remaining files take divided by the remaining attacks (at the pace the
+ *       attacked runs have shown so far, cold starts included), at most half the time the rest
+ *       takes (warm-up included) at the fastest pace seen (in the reference or in an attacked run
+ *       once it had committed), so that each attack lands before the run completes and the last run
+ *       still has work to do. The seed fixes every draw; the instants also depend on how fast the
+ *       machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing; for each partition of a partitioned
@@ -132,6 +144,8 @@ final class Torture {
   private long observedFiles; // files reported by attacked runs after their first line
   private double observedSeconds; // and the time they ran after it
   private double fastestSeen; // files per second of an attacked run once it had committed
+  private double filesPerUnit = 1; // of the reference run, from its checkpoints' sequence numbers
+  private Duration unitTime = MIN_DELAY; // how long a worker of the reference took per unit
 
   Torture(
       Settings settings, ChildLauncher launcher, ChildLauncher workerLauncher, PrintWriter log) {
@@ -213,6 +227,9 @@ final class Torture {
     referenceFlags = with(referenceFlags, "--state", referenceState.toString());
     Path logs = Files.createDirectories(work.resolve("logs"));
     reference(referenceFlags, logs, referenceTable);
+    learnUnits(
+        tables.checkpoints(dbStore, referenceState, referenceJob),
+        workerMode || ingest.workers == null ? Integer.MAX_VALUE : ingest.workers);
 
     int runs = 0;
     Workers workers = null;
@@ -290,7 +307,7 @@ final class Torture {
 
   /** Kills the run at a chosen instant, unless kills are used up or it exits first. */
   private Outcome killRun(TortureChild child) throws InterruptedException {
-    if (attacks >= settings.kills() || strikeWhen(child)) {
+    if (attacks >= settings.kills() || killWhen(child)) {
       int exit = child.waitForExit();
       return new Outcome(exit, exit == 0 ? "completed" : "exited with code " + exit, true);
     }
@@ -579,6 +596,34 @@ final class Torture {
   }
 
   /**
+   * How many files a unit held in the reference run and how long one took a worker, from the
+   * sequence numbers of its checkpoints (one per commit): the kills aim at units, see {@link
+   * #killWhen}.
+   */
+  private void learnUnits(Map<String, Object> referenceCheckpoints, int workers) {
+    long units = 0;
+    for (Object c : referenceCheckpoints.values()) {
+      if (c instanceof Checkpoint checkpoint) {
+        units += checkpoint.sequence();
+      }
+    }
+    if (units == 0 || filesPerSecond <= 0) {
+      return;
+    }
+    filesPerUnit = (double) total / units;
+    int parallel =
+        Math.max(
+            1,
+            Math.min(
+                partitionCount, Math.min(workers, Runtime.getRuntime().availableProcessors())));
+    unitTime = Duration.ofMillis(Math.round(1000 * filesPerUnit * parallel / filesPerSecond));
+    log.printf(
+        "reference: %,d commits, %.1f files and %.2f s per unit%n",
+        units, filesPerUnit, unitTime.toMillis() / 1e3);
+    log.flush();
+  }
+
+  /**
    * What the last attacked run says about a restart's warm-up, from its first line to its first
    * commit: the time it took, or, if it was killed before, at least the time it had run. It grows
    * as a job goes on (a partitioned run, for one, looks at every finished partition again first).
@@ -621,6 +666,39 @@ final class Torture {
     return early
         ? child.exitsWithin(scale(startup, fraction))
         : !child.awaitFirstLine() || child.exitsWithin(scale(budget(), fraction));
+  }
+
+  /**
+   * Waits for the instant to kill a run: a random instant of start-up, or a random delay after the
+   * job has committed past a random point of this kill's share of the feed; true if the child
+   * exited first. See the design notes.
+   */
+  private boolean killWhen(TortureChild child) throws InterruptedException {
+    boolean early = random.nextDouble() < STARTUP_SHARE && child.firstLine() == null;
+    double fraction = random.nextDouble();
+    if (early) {
+      return child.exitsWithin(scale(startup, fraction));
+    }
+    // Each partition's last unit is committed only as the run completes: no kill can wait for it.
+    double share = Math.max(1, total - filesPerUnit * partitionCount) / settings.kills();
+    int target = (int) (share * (attacks + random.nextDouble()));
+    return !child.awaitFirstLine()
+        || !child.awaitFilesDone(target)
+        || child.exitsWithin(scale(killDelay(share, child.filesDone()), fraction));
+  }
+
+  /**
+   * How long after its point a kill may come: as long as one share of the feed or, if longer, 1.2
+   * units take at the fastest pace seen, so that the kill may land anywhere in the next unit; at
+   * most half the time the rest of the feed takes, so that it lands before the run completes.
+   */
+  private Duration killDelay(double share, int done) {
+    double fastest = Math.max(filesPerSecond, fastestSeen);
+    double seconds =
+        Math.min(
+            Math.max(share / fastest, 1.2 * unitTime.toMillis() / 1e3),
+            0.5 * Math.max(0, total - done) / fastest);
+    return Duration.ofMillis(Math.max(MIN_DELAY.toMillis(), Math.round(seconds * 1000)));
   }
 
   private void checkCheckpoints(

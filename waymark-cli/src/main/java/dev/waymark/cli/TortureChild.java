@@ -115,6 +115,19 @@ final class TortureChild implements AutoCloseable {
     return true;
   }
 
+  /**
+   * Waits until the child's output tells that at least {@code files} files of the listing are
+   * committed ({@link #filesDone}); false if it exited first.
+   */
+  boolean awaitFilesDone(int files) throws InterruptedException {
+    while (filesDone() < files) {
+      if (exitsWithin(POLL)) {
+        return filesDone() >= files;
+      }
+    }
+    return true;
+  }
+
   /** Waits for the child to exit and returns its exit value. */
   int waitForExit() throws InterruptedException {
     while (!exitsWithin(Duration.ofMillis(200))) {

@@ -98,6 +98,9 @@ class TortureIT {
     int kills = figure(out, "kills             (\\d+) ");
     assertKills(kills, out);
     assertThat(figure(out, "restarts          (\\d+)")).isEqualTo(kills);
+    assertThat(furthestResume(out))
+        .as("the kills are spread over the feed by progress, so later runs resume past its middle")
+        .isGreaterThan(FILES / 2);
     assertThat(count(db, "SELECT COUNT(*) FROM skus_staging")).isEqualTo(distinct);
     assertThat(tableExists(db, "skus_staging_reference")).as("reference table dropped").isFalse();
   }
@@ -429,6 +432,16 @@ class TortureIT {
     Path feed = tmp.resolve("feed-" + System.nanoTime());
     FeedGenerator.generate(feed, FILES, ROWS, SEED);
     return feed;
+  }
+
+  /** The highest file a run of the torture's log resumed from ({@code resume from file N}). */
+  private static int furthestResume(String out) {
+    Matcher m = Pattern.compile("\\nrun \\d+: resume from file ([\\d,]+) ").matcher(out);
+    int furthest = 0;
+    while (m.find()) {
+      furthest = Math.max(furthest, Integer.parseInt(m.group(1).replace(",", "")));
+    }
+    return furthest;
   }
 
   private static int figure(String out, String regex) {
