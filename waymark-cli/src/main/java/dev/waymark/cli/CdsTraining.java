@@ -2,6 +2,7 @@ package dev.waymark.cli;
 
 import dev.waymark.ingest.FeedGenerator;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
@@ -11,6 +12,7 @@ import java.nio.file.StandardCopyOption;
 import java.util.Comparator;
 import java.util.List;
 import java.util.stream.Stream;
+import org.sqlite.util.LibraryLoaderUtil;
 
 /**
  * Builds the class-data sharing (CDS) archive that {@code mvn package} writes beside the jar,
@@ -39,6 +41,11 @@ import java.util.stream.Stream;
  * dump could leave. If a step fails, no archive is left and the build goes on with a warning: the
  * launcher then runs without one, only slower to start.
  *
+ * <p>First it copies the SQLite driver's native library for this machine out of the jar into {@code
+ * native/} beside the archive, which the launcher names to the driver ({@code
+ * org.sqlite.lib.path}): otherwise the driver copies it to a new temporary file and loads that on
+ * every run, which took about 50 ms of a resumed run's start (BENCHMARKS.md, "Session 10").
+ *
  * <p>Only for the build: it deletes and recreates {@code WORK_DIR}.
  */
 final class CdsTraining {
@@ -58,6 +65,7 @@ final class CdsTraining {
 
   private static void build(Path archive, String work, String classList)
       throws IOException, InterruptedException {
+    extractSqliteLibrary(archive.resolveSibling("native"));
     Path tmp = archive.resolveSibling(archive.getFileName() + ".tmp");
     Files.deleteIfExists(archive); // older than the new jar: the launcher would skip it anyway
     Files.deleteIfExists(tmp);
@@ -109,6 +117,30 @@ final class CdsTraining {
       return;
     }
     Files.move(tmp, archive, StandardCopyOption.ATOMIC_MOVE);
+  }
+
+  /**
+   * Copies the SQLite driver's native library for this machine out of the jar into {@code dir},
+   * emptied first; leaves it empty, with a warning, if the jar has none for this machine (the
+   * driver then fails at run time with its own message, as it would anyway).
+   */
+  static void extractSqliteLibrary(Path dir) throws IOException {
+    deleteRecursively(dir);
+    Files.createDirectories(dir);
+    String name = LibraryLoaderUtil.getNativeLibName();
+    String resource = LibraryLoaderUtil.getNativeLibResourcePath() + "/" + name;
+    try (InputStream in = CdsTraining.class.getResourceAsStream(resource)) {
+      if (in == null) {
+        System.err.println(
+            "[WARNING] The jar holds no SQLite native library at "
+                + resource
+                + "; ./waymark leaves the driver to look for one.");
+        return;
+      }
+      Path tmp = dir.resolve(name + ".tmp");
+      Files.copy(in, tmp);
+      Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+    }
   }
 
   /** Runs {@code command}: null if it exited with 0, else what went wrong, with its output. */

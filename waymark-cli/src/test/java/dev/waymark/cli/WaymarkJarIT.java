@@ -143,6 +143,57 @@ class WaymarkJarIT {
   }
 
   @Test
+  void theLauncherGivesTheSqliteDriverTheLibraryTheBuildCopiedSoItCopiesNothingAtRunTime()
+      throws Exception {
+    // The driver would copy its library out of the jar into org.sqlite.tmpdir; pointed at a folder
+    // that does not exist, it can load only the one the launcher names (CdsTraining copies it into
+    // target/native/ at package time), and only while that is newer than the jar.
+    Path root = dir.resolve("root");
+    Path target = Files.createDirectories(root.resolve("waymark-cli/target"));
+    Files.copy(Path.of("..", "waymark"), root.resolve("waymark"));
+    Path jar = Files.copy(JAR, target.resolve("waymark.jar"));
+    Path builtNative = JAR.resolveSibling("native");
+    Path library;
+    try (java.util.stream.Stream<Path> files = Files.list(builtNative)) {
+      library = files.findFirst().orElseThrow();
+    }
+    Path copied =
+        Files.copy(
+            library,
+            Files.createDirectories(target.resolve("native")).resolve(library.getFileName()));
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    Files.writeString(feed.resolve("skus_00000.json"), "[{\"sku_id\": 1}, {\"sku_id\": 2}]");
+    Map<String, String> env =
+        Map.of("WAYMARK_JAVA_OPTS", "-Dorg.sqlite.tmpdir=" + dir.resolve("no-such-folder"));
+
+    touch(copied, Files.getLastModifiedTime(jar).toMillis() + 5_000);
+    CliRun named = run(ingestSqlite(root, feed, "named"), env);
+    touch(copied, Files.getLastModifiedTime(jar).toMillis() - 5_000);
+    CliRun stale = run(ingestSqlite(root, feed, "stale"), env);
+
+    assertThat(named.exitCode()).as(named.toString()).isZero();
+    assertThat(named.out()).contains("[1/1] skus_00000.json: 2 new, 0 duplicate");
+    assertThat(stale.exitCode()).as("a library older than the jar is left out: %s", stale).isOne();
+    assertThat(stale.err()).contains("Error opening connection");
+  }
+
+  private List<String> ingestSqlite(Path root, Path feed, String name) {
+    return List.of(
+        root.resolve("waymark").toString(),
+        "ingest",
+        "--input",
+        feed.toString(),
+        "--db",
+        "jdbc:sqlite:" + dir.resolve(name + ".db"),
+        "--state",
+        dir.resolve(name + "-state").toString());
+  }
+
+  private static void touch(Path file, long millis) throws IOException {
+    Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(millis));
+  }
+
+  @Test
   void theLauncherRunsTheSerialCollectorUnlessTheUsersOptionsNameOne() throws Exception {
     List<String> launcher = List.of(Path.of("..", "waymark").toString(), "--version");
     String flags = "-XX:+PrintCommandLineFlags"; // prints the JVM's flags, collector included
