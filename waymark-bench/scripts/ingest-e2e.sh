@@ -51,6 +51,14 @@ if [ -z "${NO_CDS:-}" ] && [ -f "$JSA" ] && [ "$JSA" -nt "$JAR" ]; then cds=("-X
 # (the Spring Batch peer and the SQLite baseline run with the same collector)
 gc=(); if [ "${GC:-}" != G1 ]; then gc=("-XX:+UseSerialGC"); fi
 cds+=(${gc[@]+"${gc[@]}"})
+# and with the SQLite driver's native library that the build copied out of the jar beside it, as ./waymark names it
+# to the driver when it is newer than the jar (the SQLite baseline gets it too)
+sqlite=()
+for lib in "$(dirname "$JAR")"/native/libsqlitejdbc.*; do
+  if [ -z "${NO_CDS:-}" ] && [ -f "$lib" ] && [ "$lib" -nt "$JAR" ]; then
+    sqlite=("-Dorg.sqlite.lib.path=${lib%/*}" "-Dorg.sqlite.lib.name=${lib##*/}"); fi
+done
+cds+=(${sqlite[@]+"${sqlite[@]}"})
 feed="$WORK/feed$FILES"
 rows="$WORK/rows$FILES.tsv"
 log="$WORK/log"
@@ -142,7 +150,7 @@ run_floor() {
 
 run_sqlite_base() {
   local t0 t1 out; t0=$(now_ms)
-  out=$("$JAVA" ${gc[@]+"${gc[@]}"} -cp "$CP" dev.waymark.bench.ingest.SqliteBaseline "$rows" "$WORK/base.db")
+  out=$("$JAVA" ${gc[@]+"${gc[@]}"} ${sqlite[@]+"${sqlite[@]}"} -cp "$CP" dev.waymark.bench.ingest.SqliteBaseline "$rows" "$WORK/base.db")
   t1=$(now_ms)
   record sqlite-base "$1" $((t1 - t0)) "$out"
 }
