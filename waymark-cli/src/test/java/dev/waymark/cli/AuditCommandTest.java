@@ -167,4 +167,53 @@ class AuditCommandTest {
     assertThat(run.exitCode()).isEqualTo(1);
     assertThat(run.err()).startsWith("waymark: No job 'nope' in state directory " + dir);
   }
+
+  @Test
+  void aPartitionFolderRemovedAfterAGlobalCheckpointRecordedItIsAnErrorAnEmptyOneIsNot()
+      throws Exception {
+    Path feed = Files.createDirectories(dir.resolve("feed"));
+    for (int i = 0; i < 3; i++) {
+      Files.writeString(feed.resolve("skus_0000" + i + ".json"), "[{\"sku_id\": " + i + "}]");
+    }
+    Path runs = dir.resolve("runs");
+    CliRun ingest =
+        waymark(
+            "ingest",
+            "--input",
+            feed.toString(),
+            "--db",
+            "jdbc:sqlite:" + dir.resolve("t.db"),
+            "--state",
+            runs.toString(),
+            "--job",
+            "feed",
+            "--partitions",
+            "8"); // more partitions than files: some never commit, as the global cut records
+    CliRun before = waymark("checkpoint", "audit", "--state", runs.toString());
+    Path committed;
+    try (java.util.stream.Stream<Path> partitions = Files.list(runs.resolve("feed/partitions"))) {
+      committed = partitions.sorted().findFirst().orElseThrow();
+    }
+    try (java.util.stream.Stream<Path> walk = Files.walk(committed)) {
+      for (Path p : walk.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        Files.delete(p);
+      }
+    }
+    CliRun after = waymark("checkpoint", "audit", "--state", runs.toString());
+
+    assertThat(ingest.exitCode()).as(ingest.toString()).isZero();
+    assertThat(before.exitCode()).as(before.toString()).isZero();
+    assertThat(before.out()).endsWith("Clean.\n");
+    assertThat(after.exitCode()).as(after.toString()).isOne();
+    assertThat(after.out())
+        .contains(
+            "     ERROR "
+                + committed
+                + ": partition "
+                + committed.getFileName()
+                + " of the recorded layout (8 partitions (hash crc32c-utf8-mod)) has no folder,"
+                + " but global checkpoint 1 recorded it at sequence 1, {\"file\":")
+        .contains(": its state was removed. The next run starts it from its first file")
+        .endsWith("Found 0 invalid, 1 error, 0 warnings.\n");
+  }
 }

@@ -6,6 +6,8 @@ import static dev.waymark.cli.CliRun.waymark;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.waymark.checkpoint.Cursor;
+import dev.waymark.checkpoint.PartitionLayout;
+import dev.waymark.checkpoint.file.FileCheckpointStore;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -133,5 +135,53 @@ class StatusCommandTest {
 
     assertThat(run.exitCode()).isEqualTo(2);
     assertThat(run.err()).startsWith("waymark: --partition needs --job");
+  }
+
+  @Test
+  void aPartitionOfTheRecordedLayoutWithoutStateIsListedAsNeverCommitted() {
+    state.commit("nightly", "0", Cursor.ofOffset(1)).commit("nightly", "2", Cursor.ofOffset(2));
+    recordLayout("nightly", 3); // partition 1 never committed, or its folder was deleted
+
+    CliRun text = waymark("checkpoint", "status", "--state", state.dir());
+    CliRun json = waymark("checkpoint", "status", "--state", state.dir(), "--json");
+    CliRun one =
+        waymark(
+            "checkpoint", "status", "--state", state.dir(), "--job", "nightly", "--partition", "1");
+
+    assertThat(text.exitCode()).as(text.toString()).isZero();
+    assertThat(text.out())
+        .containsPattern("nightly +0 +ok")
+        .containsPattern("nightly +1 +never committed")
+        .containsPattern("nightly +2 +ok");
+    assertThat(list(json.json().get("partitions")))
+        .extracting(p -> p.get("partition") + "=" + p.get("status"))
+        .containsExactly("0=ok", "1=never_committed", "2=ok");
+    assertThat(one.exitCode()).as(one.toString()).isZero();
+    assertThat(one.out()).containsPattern("nightly +1 +never committed");
+  }
+
+  @Test
+  void anEmptyPartitionFolderOutsideTheRecordedLayoutIsLeftOut() {
+    // A reset empties every partition's folder; a run in fewer partitions then records its layout.
+    state.commit("nightly", "0", Cursor.ofOffset(1)).commit("nightly", "1", Cursor.ofOffset(2));
+    CliRun reset =
+        waymark("checkpoint", "reset", "--state", state.dir(), "--job", "nightly", "--yes");
+    recordLayout("nightly", 1);
+    state.commit("nightly", "0", Cursor.ofOffset(3));
+
+    CliRun json = waymark("checkpoint", "status", "--state", state.dir(), "--json");
+
+    assertThat(reset.exitCode()).as(reset.toString()).isZero();
+    assertThat(dir.resolve("nightly/partitions/1")).isDirectory();
+    assertThat(json.exitCode()).as(json.toString()).isZero();
+    assertThat(list(json.json().get("partitions")))
+        .extracting(p -> p.get("partition") + "=" + p.get("status"))
+        .containsExactly("0=ok");
+  }
+
+  private void recordLayout(String job, int partitions) {
+    try (FileCheckpointStore store = FileCheckpointStore.open(dir, job)) {
+      store.recordLayout(new PartitionLayout(partitions, "crc32c-utf8-mod"));
+    }
   }
 }

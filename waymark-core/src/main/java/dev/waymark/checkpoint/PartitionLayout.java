@@ -1,5 +1,7 @@
 package dev.waymark.checkpoint;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Objects;
 
 /**
@@ -22,6 +24,15 @@ public record PartitionLayout(int partitions, String hash) {
       throw new IllegalArgumentException(
           "a layout's hash name is letters, digits and '-', found '" + hash + "'");
     }
+  }
+
+  /** The partitions' names, {@code "0"} to {@code partitions - 1}, in that order. */
+  public List<String> ids() {
+    List<String> ids = new ArrayList<>(partitions);
+    for (int i = 0; i < partitions; i++) {
+      ids.add(Integer.toString(i));
+    }
+    return List.copyOf(ids);
   }
 
   @Override

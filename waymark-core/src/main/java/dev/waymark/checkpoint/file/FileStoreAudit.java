@@ -5,7 +5,10 @@ import dev.waymark.checkpoint.Checkpoint;
 import dev.waymark.checkpoint.CheckpointInvalidException;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.Names;
+import dev.waymark.checkpoint.PartitionLayout;
 import dev.waymark.checkpoint.format.Migrations;
+import dev.waymark.checkpoint.global.GlobalCheckpoint;
+import dev.waymark.checkpoint.global.PartitionMark;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.LinkOption;
@@ -263,6 +266,7 @@ public final class FileStoreAudit {
     FileCheckpointReader reader = new FileCheckpointReader(layout, fs);
     permissions(layout.jobDir);
     List<String> names = new ArrayList<>();
+    Optional<PartitionLayout> recorded = Optional.empty();
     for (Path p : list(layout.jobDir)) {
       String name = p.getFileName().toString();
       CheckpointFileSystem.Kind kind = kind(p);
@@ -271,7 +275,7 @@ public final class FileStoreAudit {
       } else if (name.equals(FileLayout.LAYOUT)) {
         if (expect(p, kind, CheckpointFileSystem.Kind.FILE)) {
           try {
-            LayoutFile.read(fs, p, job);
+            recorded = LayoutFile.read(fs, p, job);
           } catch (CheckpointInvalidException e) {
             add(Severity.INVALID, Check.ATOMIC, p, e.getMessage());
           }
@@ -323,6 +327,50 @@ public final class FileStoreAudit {
     for (String partition : names) {
       partitions++;
       partition(layout, reader, partition);
+    }
+    for (String partition : recorded.map(PartitionLayout::ids).orElse(List.of())) {
+      if (!names.contains(partition)) {
+        missingPartition(layout, job, partition, recorded.get());
+      }
+    }
+  }
+
+  /**
+   * A partition of the recorded layout without a folder: as it should be if it never committed (its
+   * files may all have gone to other partitions), an error if the last global checkpoint's cut has
+   * a mark for it (its state was removed). Without that evidence, nothing: {@code status} lists it
+   * as never committed.
+   */
+  private void missingPartition(
+      FileLayout layout, String job, String partition, PartitionLayout recorded) {
+    Optional<GlobalCheckpoint> global = lastGlobalIfReadable(job);
+    PartitionMark mark = global.map(g -> g.cut().get(partition)).orElse(null);
+    if (mark == null || mark.cursor() == null) {
+      return;
+    }
+    add(
+        Severity.ERROR,
+        Check.LAYOUT,
+        layout.partitionDir(partition),
+        "partition "
+            + partition
+            + " of the recorded layout ("
+            + recorded
+            + ") has no folder, but global checkpoint "
+            + global.get().number()
+            + " recorded it at sequence "
+            + mark.sequence()
+            + ", "
+            + mark.cursor()
+            + ": its state was removed. The next run starts it from its first file; rows it"
+            + " already loaded are skipped by their dedup key.");
+  }
+
+  private Optional<GlobalCheckpoint> lastGlobalIfReadable(String job) {
+    try {
+      return FileGlobalCheckpointStore.reader(state, job).lastComplete();
+    } catch (CheckpointInvalidException damaged) {
+      return Optional.empty(); // reported by globalCheckpoints
     }
   }
 
