@@ -37,29 +37,30 @@ import picocli.CommandLine;
  *       commit its first file and to load the feed tells the kill loop where real work happens.
  *   <li><b>When kills land.</b> A share of kills ({@value #STARTUP_SHARE} of them) strikes during
  *       start-up, at a random instant up to the reference's start-up time. The rest are spread over
- *       the feed by progress, not by time. The feed, less each partition's last unit (committed
- *       only as the run completes), is cut into as many equal shares as there are kills; kill K
- *       waits until the job has committed past a random point of share K (by the files its runs
- *       have reported), then strikes a random delay later, up to the time 1.2 units (or one share,
- *       if longer) take at the fastest pace seen, and at most half the time the rest takes, so that
- *       it lands anywhere in the next unit's reading, writing, commit or checkpoint, and before the
- *       run completes. Units are the reference run's, counted by its checkpoints' sequence numbers.
- *       A restart that resumes past its kill's point is struck during its warm-up or its first
- *       units. Progress moves a unit at a time, so large units (the default policy on a small feed)
- *       gather the kills at the few points where units end, and a restart must outlive a whole unit
- *       to move on; with {@code --commit-every 1} the kills reach the last files. (A delay drawn
- *       from the time alone, as until session 10, spent most kills of a fast machine in restarts'
- *       warm-ups: every kill landed in the first half of a 1,420-file feed.) Pauses, and the worker
- *       processes of a run with {@code --coordinator}, strike a random delay after the first line
- *       instead, drawn up to a budget that spreads the remaining attacks over the remaining files:
- *       1.2 times the time from first line to first commit (every restart is cold again: the
- *       reference's, or, if longer, the last attacked run's, which grows as the job goes on), plus
- *       the time the remaining files take divided by the remaining attacks (at the pace the
- *       attacked runs have shown so far, cold starts included), at most half the time the rest
- *       takes (warm-up included) at the fastest pace seen (in the reference or in an attacked run
- *       once it had committed), so that each attack lands before the run completes and the last run
- *       still has work to do. The seed fixes every draw; the instants also depend on how fast the
- *       machine runs.
+ *       the feed by progress, not by time. The feed, less its last units (committed only as the run
+ *       completes: one per partition, or the largest unit the reference made, whichever is more
+ *       files), is cut into as many equal shares as there are kills; kill K waits until the job has
+ *       committed past a random point of share K (by the files its runs have reported), then
+ *       strikes a random delay later, up to the time 1.2 units (or one share, if longer) take at
+ *       the fastest pace seen, and at most half the time the rest takes, so that it lands anywhere
+ *       in the next unit's reading, writing, commit or checkpoint, and before the run completes.
+ *       Units are the reference run's: counted by its checkpoints' sequence numbers, the largest
+ *       measured in their kept history. A restart that resumes past its kill's point is struck
+ *       during its warm-up or its first units. Progress moves a unit at a time, so large units (the
+ *       default policy on a small feed) gather the kills at the few points where units end, and a
+ *       restart must outlive a whole unit to move on; with {@code --commit-every 1} the kills reach
+ *       the last files. (A delay drawn from the time alone, as until session 10, spent most kills
+ *       of a fast machine in restarts' warm-ups: every kill landed in the first half of a
+ *       1,420-file feed.) Pauses, and the worker processes of a run with {@code --coordinator},
+ *       strike a random delay after the first line instead, drawn up to a budget that spreads the
+ *       remaining attacks over the remaining files: 1.2 times the time from first line to first
+ *       commit (every restart is cold again: the reference's, or, if longer, the last attacked
+ *       run's, which grows as the job goes on), plus the time the remaining files take divided by
+ *       the remaining attacks (at the pace the attacked runs have shown so far, cold starts
+ *       included), at most half the time the rest takes (warm-up included) at the fastest pace seen
+ *       (in the reference or in an attacked run once it had committed), so that each attack lands
+ *       before the run completes and the last run still has work to do. The seed fixes every draw;
+ *       the instants also depend on how fast the machine runs.
  *   <li><b>What is compared.</b> Rows by dedup key and payload (missing, unexpected, twice), rows
  *       per source file, every partition's checkpoint against the reference's (and, for the one
  *       partition of a plain run, the last file of the listing; for each partition of a partitioned
@@ -145,6 +146,7 @@ final class Torture {
   private double observedSeconds; // and the time they ran after it
   private double fastestSeen; // files per second of an attacked run once it had committed
   private double filesPerUnit = 1; // of the reference run, from its checkpoints' sequence numbers
+  private long largestUnit = 1; // files in the reference run's largest unit, by its history
   private Duration unitTime = MIN_DELAY; // how long a worker of the reference took per unit
 
   Torture(
@@ -229,6 +231,7 @@ final class Torture {
     reference(referenceFlags, logs, referenceTable);
     learnUnits(
         tables.checkpoints(dbStore, referenceState, referenceJob),
+        tables.largestUnit(dbStore, referenceState, referenceJob),
         workerMode || ingest.workers == null ? Integer.MAX_VALUE : ingest.workers);
 
     int runs = 0;
@@ -600,7 +603,7 @@ final class Torture {
    * sequence numbers of its checkpoints (one per commit): the kills aim at units, see {@link
    * #killWhen}.
    */
-  private void learnUnits(Map<String, Object> referenceCheckpoints, int workers) {
+  private void learnUnits(Map<String, Object> referenceCheckpoints, long largest, int workers) {
     long units = 0;
     for (Object c : referenceCheckpoints.values()) {
       if (c instanceof Checkpoint checkpoint) {
@@ -611,6 +614,7 @@ final class Torture {
       return;
     }
     filesPerUnit = (double) total / units;
+    largestUnit = Math.max(1, largest);
     int parallel =
         Math.max(
             1,
@@ -618,8 +622,8 @@ final class Torture {
                 partitionCount, Math.min(workers, Runtime.getRuntime().availableProcessors())));
     unitTime = Duration.ofMillis(Math.round(1000 * filesPerUnit * parallel / filesPerSecond));
     log.printf(
-        "reference: %,d commits, %.1f files and %.2f s per unit%n",
-        units, filesPerUnit, unitTime.toMillis() / 1e3);
+        "reference: %,d commits, %.1f files and %.2f s per unit, at most %,d files%n",
+        units, filesPerUnit, unitTime.toMillis() / 1e3, largestUnit);
     log.flush();
   }
 
@@ -679,8 +683,10 @@ final class Torture {
     if (early) {
       return child.exitsWithin(scale(startup, fraction));
     }
-    // Each partition's last unit is committed only as the run completes: no kill can wait for it.
-    double share = Math.max(1, total - filesPerUnit * partitionCount) / settings.kills();
+    // The last units (one per partition, each up to the largest a run made) are committed only as
+    // the run completes: no kill can wait for them.
+    double lastUnits = Math.max(largestUnit, filesPerUnit * partitionCount);
+    double share = Math.max(1, total - lastUnits) / settings.kills();
     int target = (int) (share * (attacks + random.nextDouble()));
     return !child.awaitFirstLine()
         || !child.awaitFilesDone(target)

@@ -21,6 +21,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.TreeMap;
 import java.util.TreeSet;
 
@@ -172,6 +173,40 @@ final class TortureTables {
       read(FileCheckpointStore.reader(state, job), all);
     }
     return all;
+  }
+
+  /**
+   * The most files one commit added to a partition of the job, by the kept history of its
+   * checkpoints (each version's {@code files}, less the version before; the first commit's, less
+   * 0); 0 if no two of them tell.
+   */
+  long largestUnit(boolean dbStore, Path state, String job) {
+    if (dbStore) {
+      try (JdbcCheckpointStore store = JdbcCheckpointStore.open(ConnectionSource.of(db), job)) {
+        return largestUnit(store);
+      }
+    }
+    return largestUnit(FileCheckpointStore.reader(state, job));
+  }
+
+  private static long largestUnit(CheckpointReader reader) {
+    long largest = 0;
+    for (String p : reader.partitions()) {
+      try {
+        long previousFiles = 0, previousSequence = 0; // before the first commit: no file
+        for (Checkpoint c : reader.history(p)) {
+          OptionalLong files = c.cursor().number("files");
+          if (files.isPresent() && c.sequence() == previousSequence + 1) {
+            largest = Math.max(largest, files.getAsLong() - previousFiles);
+          }
+          previousFiles = files.orElse(0);
+          previousSequence = files.isPresent() ? c.sequence() : -1; // no file count: no unit
+        }
+      } catch (WaymarkException e) {
+        // A damaged history tells nothing here; the comparison reports the damage.
+      }
+    }
+    return largest;
   }
 
   private static void read(CheckpointReader reader, Map<String, Object> into) {
