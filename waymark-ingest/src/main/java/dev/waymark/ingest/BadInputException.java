@@ -82,6 +82,13 @@ public final class BadInputException extends WaymarkException {
     NOT_STORABLE
   }
 
+  private static final String FIX =
+      " Fix or replace the file; with --on-bad-file quarantine the job records it and moves on.";
+
+  private static final String QUARANTINED =
+      " Quarantined: the job moved past it. Fix or replace the file, then run again with --rescan"
+          + " to load it (rows already loaded are skipped by their dedup key).";
+
   private final Path file;
   private final long line;
   private final long column;
@@ -130,7 +137,8 @@ public final class BadInputException extends WaymarkException {
       String detail,
       Throwable cause,
       boolean changedWhileRead) {
-    super(Kind.BAD_INPUT, message(file, line, column, byteOffset, recordNumber, detail), cause);
+    super(
+        Kind.BAD_INPUT, problem(file, line, column, byteOffset, recordNumber, detail) + FIX, cause);
     this.changedWhileRead = changedWhileRead;
     this.file = Objects.requireNonNull(file, "file");
     this.line = line;
@@ -141,7 +149,16 @@ public final class BadInputException extends WaymarkException {
     this.detail = Objects.requireNonNull(detail, "detail");
   }
 
-  private static String message(
+  /**
+   * The message for a file that {@code --on-bad-file quarantine} recorded and passed: what is wrong
+   * and where, then how to load it once fixed (the cursor has moved past it, so only a rescan reads
+   * it again).
+   */
+  public String quarantinedMessage() {
+    return problem(file, line, column, byteOffset, recordNumber, detail) + QUARANTINED;
+  }
+
+  private static String problem(
       Path file, long line, long column, long byteOffset, long recordNumber, String detail) {
     StringBuilder m = new StringBuilder("Bad input in ").append(Names.printable(file.toString()));
     if (line > 0) {
@@ -160,8 +177,6 @@ public final class BadInputException extends WaymarkException {
     if (!detail.endsWith(".")) {
       m.append('.');
     }
-    m.append(" Fix or replace the file; with --on-bad-file quarantine the job records it and")
-        .append(" moves on.");
     return m.toString();
   }
 

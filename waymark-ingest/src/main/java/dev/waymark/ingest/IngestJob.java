@@ -211,6 +211,12 @@ public final class IngestJob {
   /** PostgreSQL's connection, opening while the files are listed; taken by {@link #prepare}. */
   private final EarlySink earlySink;
 
+  /**
+   * The files the job has in {@code waymark_quarantine} as the run starts: one that loads now (a
+   * rescan after it was fixed) has its row deleted in the transaction that loads it.
+   */
+  private volatile Set<String> quarantinedFiles = Set.of();
+
   /** The first attempt's reader, started before the database is reached; guarded by this. */
   private Reader earlyReader;
 
@@ -464,6 +470,7 @@ public final class IngestJob {
             }
             sink.createTables();
             checkDedupKey(sink);
+            quarantinedFiles = Set.copyOf(sink.quarantined(o.job));
             if (o.checkpointStore == CheckpointStoreKind.DB && dbStore == null) {
               dbStore = hooks.openDbStore(o.db, o.job);
             }
@@ -1161,6 +1168,10 @@ public final class IngestJob {
           }
           FileResult result = loadFile(i, reader);
           unit.add(result);
+          if (result.bad() == null && quarantinedFiles.contains(listing.name(i))) {
+            settle(); // the connection runs one statement at a time
+            sink.unquarantine(o.job, listing.name(i));
+          }
           if (checkpointInFlight != null && checkpointInFlight.isDone()) {
             awaitCheckpoint(); // report the last unit as soon as its checkpoint is written
           }
@@ -1287,9 +1298,10 @@ public final class IngestJob {
       }
       String position = position(bad);
       settle();
-      sink.quarantine(o.job, listing.name(index), position, bad.getMessage());
+      String error = bad.quarantinedMessage();
+      sink.quarantine(o.job, listing.name(index), position, error);
       return new FileResult(
-          index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, bad.getMessage()));
+          index, 0, 0, new IngestSummary.BadFile(listing.name(index), position, error));
     }
 
     /**

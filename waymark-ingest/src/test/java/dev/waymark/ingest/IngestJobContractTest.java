@@ -439,6 +439,38 @@ abstract class IngestJobContractTest {
   }
 
   @Test
+  void aQuarantinedFileFixedAndRescannedLoadsAndLeavesTheQuarantine() throws Exception {
+    Path five = feed.resolve("skus_00005.json");
+    String good = Files.readString(five);
+    Files.writeString(five, "{\"not\":\"an array\"}");
+    IngestOptions quarantine = options().onBadFile(OnBadFile.QUARANTINE).build();
+    IngestOptions rescan = options().onBadFile(OnBadFile.QUARANTINE).rescan(true).build();
+    String quarantined =
+        "SELECT COUNT(*) FROM waymark_quarantine WHERE source_file = 'skus_00005.json'";
+
+    IngestSummary first = IngestJob.run(quarantine, new IngestListener() {});
+    IngestSummary stillBad = IngestJob.run(rescan, new IngestListener() {});
+    long rowsWhileBad = count(quarantined);
+    Files.writeString(five, good);
+    IngestSummary fixed = IngestJob.run(rescan, new IngestListener() {});
+
+    assertThat(first.badFiles())
+        .singleElement()
+        .extracting(IngestSummary.BadFile::error)
+        .asString()
+        .endsWith(
+            " Quarantined: the job moved past it. Fix or replace the file, then run again with"
+                + " --rescan to load it (rows already loaded are skipped by their dedup key).");
+    assertThat(stillBad.badFiles()).hasSize(1);
+    assertThat(rowsWhileBad).as("a rescan that finds it bad again keeps one row").isEqualTo(1);
+    assertThat(fixed.badFiles()).isEmpty();
+    assertThat(count(quarantined)).as("loaded, it leaves the quarantine").isZero();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging WHERE source_file = 'skus_00005.json'"))
+        .isPositive();
+    assertThat(count("SELECT COUNT(*) FROM skus_staging")).isEqualTo(generated.distinctRecords());
+  }
+
+  @Test
   void theDbCheckpointStoreCommitsWithTheRows() throws Exception {
     IngestJob.run(
         options().checkpointStore(CheckpointStoreKind.DB).build(), new IngestListener() {});

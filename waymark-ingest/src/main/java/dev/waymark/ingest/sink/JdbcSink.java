@@ -89,7 +89,7 @@ abstract class JdbcSink implements Sink {
   @Override
   public void quarantine(String job, String file, String position, String error)
       throws SQLException {
-    requireIdle();
+    unquarantine(job, file);
     try (PreparedStatement ps =
         connection.prepareStatement(
             "INSERT INTO "
@@ -101,6 +101,36 @@ abstract class JdbcSink implements Sink {
       ps.setString(4, error);
       ps.executeUpdate();
     }
+  }
+
+  @Override
+  public void unquarantine(String job, String file) throws SQLException {
+    requireIdle();
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "DELETE FROM " + QUARANTINE_TABLE + " WHERE job = ? AND source_file = ?")) {
+      ps.setString(1, job);
+      ps.setString(2, file);
+      ps.executeUpdate();
+    }
+  }
+
+  @Override
+  public Set<String> quarantined(String job) throws SQLException {
+    requireIdle();
+    Set<String> files = new HashSet<>();
+    try (PreparedStatement ps =
+        connection.prepareStatement(
+            "SELECT source_file FROM " + QUARANTINE_TABLE + " WHERE job = ?")) {
+      ps.setString(1, job);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          files.add(rs.getString(1));
+        }
+      }
+    }
+    connection.commit();
+    return files;
   }
 
   @Override

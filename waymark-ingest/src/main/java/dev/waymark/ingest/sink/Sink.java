@@ -4,6 +4,7 @@ import java.sql.Connection;
 import java.sql.SQLException;
 import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 
 /**
  * The staging table in one database, written through one connection with manual transactions.
@@ -104,8 +105,22 @@ public interface Sink extends AutoCloseable {
     long[] await() throws SQLException;
   }
 
-  /** Records a refused input file in {@code waymark_quarantine}, in the current transaction. */
+  /**
+   * Records a refused input file in {@code waymark_quarantine}, in the current transaction, in
+   * place of any row the job had for that file (a rescan that finds it bad again).
+   */
   void quarantine(String job, String file, String position, String error) throws SQLException;
+
+  /**
+   * Deletes the job's {@code waymark_quarantine} row for a file that has now loaded, in the current
+   * transaction.
+   */
+  void unquarantine(String job, String file) throws SQLException;
+
+  /**
+   * The files the job has in {@code waymark_quarantine}, in no order. Ends its read transaction.
+   */
+  Set<String> quarantined(String job) throws SQLException;
 
   /** Commits the current transaction. */
   void commit() throws SQLException;
