@@ -1,5 +1,6 @@
 package dev.waymark.ingest;
 
+import dev.waymark.checkpoint.Names;
 import dev.waymark.ingest.BadInputException.Reason;
 import dev.waymark.ingest.CanonicalJson.NumberMode;
 import dev.waymark.ingest.CanonicalJson.Sink;
@@ -51,6 +52,7 @@ public final class DedupKey {
 
   private static final String WHOLE = "hash";
   private static final String FIELDS = "fields:";
+  private static final int FIELDS_SHOWN = 10; // of a record that lacks a key field, in its message
 
   private static final ThreadLocal<MessageDigest> SHA256 =
       ThreadLocal.withInitial(
@@ -224,13 +226,22 @@ public final class DedupKey {
       }
     }
     if (missing != null) {
+      List<String> has = record.keySet().stream().sorted().limit(FIELDS_SHOWN).toList();
       throw new Unencodable(
           "the record has no field "
-              + String.join(", ", missing.stream().map(m -> "'" + m + "'").toList())
-              + ", which the dedup key needs; every record must have each key field (a JSON null"
-              + " counts as present)");
+              + quoted(missing)
+              + ", which the dedup key needs; "
+              + (has.isEmpty()
+                  ? "it has no fields"
+                  : "its fields are " + quoted(has) + (record.size() > FIELDS_SHOWN ? ", ..." : ""))
+              + ". Every record must have each key field (a JSON null counts as present); if a"
+              + " name in --dedup-key is mistyped, correct it");
     }
     return picked;
+  }
+
+  private static String quoted(List<String> names) {
+    return String.join(", ", names.stream().map(n -> "'" + Names.printable(n) + "'").toList());
   }
 
   @Override

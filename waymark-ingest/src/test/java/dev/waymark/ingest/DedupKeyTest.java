@@ -165,10 +165,15 @@ class DedupKeyTest {
         .isEqualTo("716a303d2f2e918210006865fee49e95827cba19281f55bfff16cd594cd62516");
     assertThatThrownBy(() -> key.keyOf(obj("sku_id", "SKU-1")))
         .isInstanceOf(IllegalArgumentException.class)
-        .hasMessageContaining("the record has no field 'vendor', which the dedup key needs")
-        .hasMessageContaining("a JSON null counts as present");
-    assertThatThrownBy(() -> key.keyOf(obj("qty", 1L)))
-        .hasMessageContaining("no field 'sku_id', 'vendor'");
+        .hasMessageContaining(
+            "the record has no field 'vendor', which the dedup key needs; its fields are"
+                + " 'sku_id'.")
+        .hasMessageContaining("a JSON null counts as present")
+        .hasMessageContaining("if a name in --dedup-key is mistyped, correct it");
+    assertThatThrownBy(() -> key.keyOf(obj("qty", 1L, "ven\u001bdor", 2L)))
+        .hasMessageContaining(
+            "no field 'sku_id', 'vendor', which the dedup key needs; its fields are 'qty',"
+                + " 'ven\\u001bdor'.");
   }
 
   @Test
