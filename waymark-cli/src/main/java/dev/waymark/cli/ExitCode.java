@@ -19,7 +19,11 @@ enum ExitCode {
   LOCK_HELD(3, "Another process holds the job's lock, or a newer writer has fenced this one."),
   CHECKPOINT_INVALID(
       4, "A checkpoint cannot be trusted: empty, torn, damaged, misplaced, unmigrated."),
-  BAD_INPUT(5, "Bad input: a file named on the command line is missing or malformed."),
+  BAD_INPUT(
+      5,
+      "Bad input: a malformed input file (the message names its file, line, column, byte and"
+          + " record), one truncated while read, a file name that is not UTF-8, or a bad"
+          + " import-legacy FILE."),
   JOB_FAILED(
       6,
       "wait: the job failed; its failure marker is printed. worker: another worker failed the"

@@ -1695,7 +1695,8 @@ public final class IngestJob {
               ? null
               : v instanceof String s
                   ? s
-                  : v instanceof Map<?, ?> || v instanceof List<?>
+                  // A number as in the payload (1e2 is 100, 1.10 is 1.1), not in Java's form.
+                  : v instanceof Map<?, ?> || v instanceof List<?> || v instanceof Number
                       ? CanonicalJson.toString(v, NumberMode.EXACT)
                       : v.toString());
     }

@@ -480,6 +480,29 @@ abstract class IngestJobContractTest {
   }
 
   @Test
+  void anExtractedColumnHoldsANumberAsThePayloadWritesIt() throws Exception {
+    Path input = Files.createDirectories(tmp.resolve("numbers"));
+    Files.writeString(
+        input.resolve("skus_00000.json"),
+        "[{\"id\":1,\"v\":1e2},{\"id\":2,\"v\":0.0000001},{\"id\":3,\"v\":-0.0},"
+            + "{\"id\":4,\"v\":1.10},{\"id\":5,\"v\":true},{\"id\":6,\"v\":\"1e2\"},"
+            + "{\"id\":7,\"v\":{\"b\":2.50,\"a\":1}}]");
+
+    IngestJob.run(options(input).column("v", "/v").build(), new IngestListener() {});
+
+    List<String> values = new ArrayList<>();
+    try (Connection c = DriverManager.getConnection(db);
+        Statement s = c.createStatement();
+        ResultSet rs = s.executeQuery("SELECT v FROM skus_staging ORDER BY source_file, v")) {
+      while (rs.next()) {
+        values.add(rs.getString(1));
+      }
+    }
+    assertThat(values)
+        .containsExactlyInAnyOrder("100", "1e-7", "0", "1.1", "true", "1e2", "{\"a\":1,\"b\":2.5}");
+  }
+
+  @Test
   void fillsExtractedColumnsFromJsonPointers() throws Exception {
     IngestJob.run(
         options().column("sku", "/sku_id").column("missing", "/no/such").build(),

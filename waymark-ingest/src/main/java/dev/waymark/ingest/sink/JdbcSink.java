@@ -63,7 +63,9 @@ abstract class JdbcSink implements Sink {
                 + needed
                 + " (it has "
                 + present
-                + "). Add it with ALTER TABLE, or pass another --table.");
+                + "). Add it with ALTER TABLE, or pass another --table. Rows already in the"
+                + " table keep it NULL: their dedup keys make every run skip them, --rescan"
+                + " too, so fill it with an UPDATE from payload if they need it.");
       }
     }
   }
