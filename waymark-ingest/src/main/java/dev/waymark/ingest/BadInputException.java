@@ -146,7 +146,7 @@ public final class BadInputException extends WaymarkException {
     this.byteOffset = byteOffset;
     this.recordNumber = recordNumber;
     this.reason = Objects.requireNonNull(reason, "reason");
-    this.detail = Objects.requireNonNull(detail, "detail");
+    this.detail = Names.printable(Objects.requireNonNull(detail, "detail"));
   }
 
   /**
@@ -173,7 +173,8 @@ public final class BadInputException extends WaymarkException {
       m.append(" at byte ").append(byteOffset);
     }
     m.append(recordNumber > 0 ? ", record " + recordNumber : ", before the first record");
-    m.append(": ").append(detail);
+    // A key or header name quoted from the file must not move the cursor or color the terminal.
+    m.append(": ").append(Names.printable(detail));
     if (!detail.endsWith(".")) {
       m.append('.');
     }
@@ -215,7 +216,10 @@ public final class BadInputException extends WaymarkException {
     return reason;
   }
 
-  /** The reason in words, without the position and the advice. */
+  /**
+   * The reason in words, without the position and the advice; control and invisible characters (of
+   * a key or header name quoted from the file) written as {@code \}{@code uXXXX}.
+   */
   public String detail() {
     return detail;
   }

@@ -279,6 +279,23 @@ class JsonArraySourceTest {
   }
 
   @Test
+  void aKeyQuotedInTheMessageHasItsControlCharactersEscaped() throws IOException {
+    String key = "a\\nFAKE: all good\\u001b[31m"; // JSON escapes: a newline and an ESC
+    BadInputException e =
+        refusal(write(dir, "ctl.json", "[{\"" + key + "\":1,\"" + key + "\":2}]"), F);
+    String backslash = "\\";
+    assertThat(e.getMessage())
+        .contains(
+            "duplicate key \"a"
+                + backslash
+                + "u000aFAKE: all good"
+                + backslash
+                + "u001b[31m\" in one object")
+        .doesNotContain("\n")
+        .doesNotContain(String.valueOf((char) 27));
+  }
+
+  @Test
   void refusesDuplicateKeysInNestedObjects() throws IOException {
     BadInputException e = refusal(write(dir, "dup2.json", "[{\"o\":{\"k\":1,\"k\":1}}]"), F);
     assertThat(e.reason()).isEqualTo(Reason.DUPLICATE_KEY);
