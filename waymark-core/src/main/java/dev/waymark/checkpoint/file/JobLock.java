@@ -45,7 +45,7 @@ final class JobLock implements AutoCloseable {
   }
 
   static JobLock acquire(Path lockFile, String job, Instant now) {
-    Path key = lockFile.toAbsolutePath().normalize();
+    Path key = registryKey(lockFile);
     String me = describeThisProcess(now);
     String previous = HELD_IN_THIS_JVM.putIfAbsent(key, me);
     if (previous != null) {
@@ -109,6 +109,21 @@ final class JobLock implements AutoCloseable {
       closeQuietly(channel);
       HELD_IN_THIS_JVM.remove(key);
       throw e;
+    }
+  }
+
+  /**
+   * The lock file's name in {@link #HELD_IN_THIS_JVM}: by its folder's real path, so that the same
+   * job reached through a symbolic link is refused by the registry. Reaching the channel instead
+   * would be worse than a refusal: closing a second channel to the file releases this process's
+   * lock on it (POSIX locks belong to the process and file, not to the channel).
+   */
+  private static Path registryKey(Path lockFile) {
+    Path absolute = lockFile.toAbsolutePath().normalize();
+    try {
+      return absolute.getParent().toRealPath().resolve(absolute.getFileName());
+    } catch (IOException e) {
+      return absolute; // the folder is not there: opening the lock file fails and says so
     }
   }
 

@@ -55,6 +55,28 @@ class FileCheckpointStoreTwoProcessesIT {
   }
 
   @Test
+  void aSecondOpenThroughASymbolicLinkIsRefusedWithoutReleasingTheFirstOnesLock() throws Exception {
+    // The state folder is no link (that is refused); a folder above it is.
+    Path dir = state.resolve("s");
+    Path viaLink = Files.createSymbolicLink(logs.resolve("state-link"), state).resolve("s");
+    try (FileCheckpointStore first = FileCheckpointStore.open(dir, "job")) {
+      LockHeldException again =
+          catchThrowableOfType(
+              LockHeldException.class, () -> FileCheckpointStore.open(viaLink, "job").close());
+
+      assertThat(again).isNotNull();
+      assertThat(again.holder()).endsWith(" (this same process)");
+      // Another process must still find the job locked: closing a second channel to the lock
+      // file would have released this process's lock.
+      try (ChildJvm other = ChildJvm.start(LockHolderChild.class, logs, dir.toString(), "job")) {
+        assertThat(other.awaitExit()).as("child stderr: %s", other.stderrTail()).isNotZero();
+        assertThat(other.stderrTail()).contains("LockHeldException").contains("is locked by pid");
+      }
+      assertThat(first.commit(Cursor.ofOffset(1)).epoch()).isEqualTo(first.epoch());
+    }
+  }
+
+  @Test
   void aProcessThatLostItsLockIsFencedByTheNewWriter() throws Exception {
     try (ChildJvm old = ChildJvm.start(LockHolderChild.class, logs, state.toString(), "job")) {
       String locked = old.awaitLine("locked ", STARTUP);

@@ -400,8 +400,13 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     public Optional<PartitionLayout> layout() {
       try {
         return store.layout();
+      } catch (CheckpointInvalidException damaged) {
+        throw damaged;
       } catch (WaymarkException e) {
-        return Optional.empty(); // a database from before layouts has no waymark_layout table
+        if (e.getCause() instanceof SQLException sql && isMissingTable(sql)) {
+          return Optional.empty(); // a database from before layouts has no waymark_layout table
+        }
+        throw e;
       }
     }
 
@@ -534,6 +539,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     Names.requireValid("partition", partition);
     Objects.requireNonNull(cursor, "cursor");
     try {
+      if (tx.getAutoCommit()) {
+        throw new IllegalArgumentException(
+            "commit(tx, ...) of "
+                + where(partition)
+                + " needs the caller's transaction, but the connection is in auto-commit mode: the"
+                + " checkpoint would commit on its own, ahead of the data it stands for. Call"
+                + " setAutoCommit(false) on it, write the data and the checkpoint, then commit the"
+                + " connection.");
+      }
       long writer = checkEpoch(tx, partition);
       Optional<Checkpoint> current = read(tx, partition, true);
       if (current.isPresent() && current.get().epoch() > writer) {
@@ -541,10 +555,26 @@ public final class JdbcCheckpointStore implements CheckpointStore {
       }
       return write(tx, partition, cursor, current.map(Checkpoint::sequence), writer);
     } catch (SQLException e) {
+      if (isMissingTable(e)) {
+        throw new WaymarkException(
+            "Commit of "
+                + where(partition)
+                + " failed: the connection given to commit does not see the store's tables ("
+                + e.getMessage()
+                + "). Give it a connection to the database and schema the store was opened on,"
+                + " from the same ConnectionSource.",
+            e);
+      }
       throw new WaymarkException(
           "Commit of " + where(partition) + " failed: " + e.getMessage() + ". Roll back and retry.",
           e);
     }
+  }
+
+  /** Whether the database said that a table does not exist (PostgreSQL, SQLite). */
+  static boolean isMissingTable(SQLException e) {
+    String message = String.valueOf(e.getMessage());
+    return "42P01".equals(e.getSQLState()) || message.contains("no such table");
   }
 
   /** Reads the partition's checkpoint in the caller's transaction. */
@@ -609,8 +639,23 @@ public final class JdbcCheckpointStore implements CheckpointStore {
     long recorded =
         queryLong(c, "SELECT epoch FROM " + JOB_TABLE + " WHERE job = ?" + dialect.forShare, job)
             .orElse(0);
-    if (recorded != epoch) {
+    if (recorded > epoch) {
       throw new FencedException(where(partition), epoch, recorded);
+    }
+    if (recorded < epoch) {
+      // No writer takes an older epoch: these are other tables than the ones the store opened.
+      throw new WaymarkException(
+          "Commit of "
+              + where(partition)
+              + " refused: the connection sees the job at epoch "
+              + recorded
+              + " in "
+              + JOB_TABLE
+              + ", but the store opened it at epoch "
+              + epoch
+              + ", so the connection reaches other tables (another database or schema) than the"
+              + " store. Give commit a connection to the database and schema the store was opened"
+              + " on, from the same ConnectionSource.");
     }
     return epoch;
   }
@@ -763,14 +808,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
               try {
                 return Optional.of(new PartitionLayout(partitions, hash));
               } catch (IllegalArgumentException e) {
-                throw new WaymarkException(
-                    "The partition layout of job '"
-                        + job
-                        + "' in "
+                throw new CheckpointInvalidException(
+                    CheckpointInvalidException.Reason.NOT_THE_FORMAT,
+                    Path.of(LAYOUT_TABLE, job),
+                    "the job's partition layout is damaged",
+                    "a partition count of at least 1 and a hash name",
+                    partitions + " partitions, hash '" + hash + "' (" + e.getMessage() + ")",
+                    "Delete its row in "
                         + LAYOUT_TABLE
-                        + " is damaged ("
-                        + e.getMessage()
-                        + "). Delete its row and run the job with --rescan.",
+                        + " and run the job again with --rescan, which records it anew.",
                     e);
               }
             }

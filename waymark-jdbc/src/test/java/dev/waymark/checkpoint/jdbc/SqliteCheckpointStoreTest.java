@@ -9,6 +9,7 @@ import dev.waymark.checkpoint.CheckpointStore;
 import dev.waymark.checkpoint.CheckpointStoreContractTest;
 import dev.waymark.checkpoint.Cursor;
 import dev.waymark.checkpoint.FencedException;
+import dev.waymark.checkpoint.PartitionLayout;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -55,6 +56,57 @@ class SqliteCheckpointStoreTest extends CheckpointStoreContractTest {
       tx.commit();
     }
     assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofFile("f1.json", 1));
+  }
+
+  @Test
+  void commitRefusesAConnectionInAutoCommitMode() throws Exception {
+    store.commit(Cursor.ofOffset(5));
+    try (Connection auto = DriverManager.getConnection(url())) {
+      assertThatThrownBy(() -> jdbcStore().commit(auto, "0", Cursor.ofOffset(100)))
+          .isInstanceOf(IllegalArgumentException.class)
+          .hasMessageContaining("the connection is in auto-commit mode")
+          .hasMessageContaining("Call setAutoCommit(false) on it");
+    }
+    assertThat(store.read().orElseThrow().cursor()).isEqualTo(Cursor.ofOffset(5));
+  }
+
+  @Test
+  void aConnectionToOtherTablesIsRefusedNotTakenForANewerWriter() throws Exception {
+    String other = "jdbc:sqlite:" + dir.resolve("other.db");
+    try (Connection bare = DriverManager.getConnection(other)) {
+      bare.setAutoCommit(false);
+      assertThatThrownBy(() -> jdbcStore().commit(bare, "0", Cursor.ofOffset(1)))
+          .hasMessageContaining("the connection given to commit does not see the store's tables")
+          .hasMessageContaining("no such table");
+    }
+    JdbcCheckpointStore.open(ConnectionSource.of(other), "nightly").close(); // its epoch 1
+    store.close();
+    try (JdbcCheckpointStore mine =
+            JdbcCheckpointStore.open(ConnectionSource.of(url()), "nightly");
+        Connection elsewhere = DriverManager.getConnection(other)) {
+      elsewhere.setAutoCommit(false);
+      assertThat(mine.epoch()).isGreaterThan(1);
+      assertThatThrownBy(() -> mine.commit(elsewhere, "0", Cursor.ofOffset(1)))
+          .isNotInstanceOf(FencedException.class)
+          .hasMessageContaining("the connection sees the job at epoch 1 in waymark_job")
+          .hasMessageContaining("but the store opened it at epoch " + mine.epoch())
+          .hasMessageContaining("reaches other tables (another database or schema)");
+    }
+  }
+
+  @Test
+  void aDamagedLayoutRowIsInvalidForTheReaderTooNotAbsent() throws Exception {
+    store.recordLayout(new PartitionLayout(2, "crc32c-utf8-mod"));
+    try (Connection c = DriverManager.getConnection(url());
+        Statement s = c.createStatement()) {
+      s.execute("UPDATE waymark_layout SET partitions = 0");
+    }
+    try (JdbcCheckpointStore.Reader reader =
+        JdbcCheckpointStore.reader(ConnectionSource.of(url()), "nightly")) {
+      assertThatThrownBy(reader::layout)
+          .isInstanceOf(CheckpointInvalidException.class)
+          .hasMessageContaining("the job's partition layout is damaged");
+    }
   }
 
   @Test
