@@ -530,10 +530,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
    * Advances the partition's checkpoint inside the caller's open transaction. Nothing is durable
    * until the caller commits {@code tx}; if the caller rolls back, the checkpoint does not move.
    *
+   * @param tx a connection with auto-commit off, to the database and schema the store was opened on
+   *     (from the same {@link ConnectionSource}), holding the data the checkpoint stands for
+   * @throws IllegalArgumentException if {@code tx} is in auto-commit mode, or {@code partition} is
+   *     not a valid name
    * @throws FencedException if a newer writer has taken over the job (or, for a store {@link
    *     #openFencedByPartition opened fenced by partition}, the partition); roll back {@code tx}
    * @throws CheckpointInvalidException if the stored checkpoint is damaged
-   * @throws WaymarkException on a database error; roll back {@code tx}
+   * @throws WaymarkException on a database error, or if {@code tx} does not see the store's tables
+   *     or sees the job at an older epoch than the store's (other tables); roll back {@code tx}
    */
   public Checkpoint commit(Connection tx, String partition, Cursor cursor) {
     Names.requireValid("partition", partition);
