@@ -47,6 +47,11 @@ final class FileCheckpointReader implements CheckpointReader {
     switch (kind) {
       case MISSING -> {
         if (hasCommittedBefore(partition)) {
+          // A first commit may have landed since the look above: it writes the marker only once
+          // its checkpoint is in place, so the checkpoint is there now unless it was lost.
+          if (kindOf(file) == CheckpointFileSystem.Kind.FILE) {
+            return Optional.of(decodeFile(file, partition));
+          }
           throw new CheckpointInvalidException(
               Reason.MISSING,
               file,

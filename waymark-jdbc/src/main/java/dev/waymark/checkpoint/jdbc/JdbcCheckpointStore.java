@@ -595,26 +595,34 @@ public final class JdbcCheckpointStore implements CheckpointStore {
 
   private Optional<Checkpoint> read(Connection c, String partition, boolean forUpdate)
       throws SQLException {
+    // One statement, so one snapshot: in two, under PostgreSQL's READ COMMITTED, another writer's
+    // first commit could land between them, its kept version seen without its row, and a checkpoint
+    // being born would read as one deleted (a worker saw that in CI).
+    String record;
+    OptionalLong kept;
     try (PreparedStatement ps =
         c.prepareStatement(
-            "SELECT record FROM "
+            "SELECT (SELECT record FROM "
                 + CHECKPOINT_TABLE
                 + " WHERE job = ? AND partition_id = ?"
-                + (forUpdate ? dialect.forUpdate : ""))) {
+                + (forUpdate ? dialect.forUpdate : "")
+                + "), (SELECT MAX(sequence) FROM "
+                + HISTORY_TABLE
+                + " WHERE job = ? AND partition_id = ?)")) {
       ps.setString(1, job);
       ps.setString(2, partition);
+      ps.setString(3, job);
+      ps.setString(4, partition);
       try (ResultSet rs = ps.executeQuery()) {
-        if (rs.next()) {
-          return Optional.of(decode(rs.getString(1), partition, location(partition)));
-        }
+        rs.next();
+        record = rs.getString(1);
+        long newest = rs.getLong(2);
+        kept = rs.wasNull() ? OptionalLong.empty() : OptionalLong.of(newest);
       }
     }
-    OptionalLong kept =
-        queryLong(
-            c,
-            "SELECT MAX(sequence) FROM " + HISTORY_TABLE + " WHERE job = ? AND partition_id = ?",
-            job,
-            partition);
+    if (record != null) {
+      return Optional.of(decode(record, partition, location(partition)));
+    }
     if (kept.isPresent()) {
       // Kept versions without a current row: the row was deleted, not the partition reset (a
       // reset deletes both). Reading it as never committed would start the partition over.

@@ -36,6 +36,38 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
   }
 
   /**
+   * A reader beside a writer's first commits of new partitions never sees a checkpoint being born
+   * as one deleted: reading the row and the kept versions in two statements, READ COMMITTED let the
+   * commit land between them (a worker failed with MISSING in CI).
+   */
+  @Test
+  void aReaderNeverTakesAFirstCommitLandingBesideItForADeletedRow() throws Exception {
+    int partitions = 300;
+    java.util.concurrent.atomic.AtomicInteger committed =
+        new java.util.concurrent.atomic.AtomicInteger(-1);
+    Thread writer =
+        new Thread(
+            () -> {
+              for (int i = 0; i < partitions; i++) {
+                store.commit("p" + i, Cursor.ofOffset(i));
+                committed.set(i);
+              }
+            });
+    writer.start();
+    try (JdbcCheckpointStore.Reader reader =
+        JdbcCheckpointStore.reader(ConnectionSource.of(schema.url), "nightly")) {
+      for (int i = 0; i < partitions; i++) {
+        while (reader.read("p" + i).isEmpty()) { // throws MISSING if it sees the race
+          Thread.onSpinWait();
+        }
+      }
+    } finally {
+      writer.join();
+    }
+    assertThat(committed.get()).isEqualTo(partitions - 1);
+  }
+
+  /**
    * A writer stopped inside its commit (SIGSTOP, a frozen VM) holds the job's row; a new writer
    * used to wait for it without a word for as long as that lasted.
    */
