@@ -32,14 +32,17 @@ public final class Retention {
     return builder().build();
   }
 
+  /** A builder starting from the defaults of {@link #ofDefaults()}. */
   public static Builder builder() {
     return new Builder();
   }
 
+  /** The most versions kept per partition, the current one included; 0 keeps no history. */
   public int keepLast() {
     return keepLast;
   }
 
+  /** The age beyond which versions other than the newest are dropped, if set. */
   public Optional<Duration> keepFor() {
     return Optional.ofNullable(keepFor);
   }
@@ -80,6 +83,7 @@ public final class Retention {
       return this;
     }
 
+    /** The retention set so far. */
     public Retention build() {
       return new Retention(this);
     }

@@ -28,10 +28,12 @@ public final class FileStoreOptions {
     return builder().build();
   }
 
+  /** A builder starting from the defaults of {@link #ofDefaults()}. */
   public static Builder builder() {
     return new Builder();
   }
 
+  /** How many versions of each partition's checkpoint are kept for rollback. */
   public Retention retention() {
     return retention;
   }
@@ -41,6 +43,7 @@ public final class FileStoreOptions {
     return clock;
   }
 
+  /** The file system every read and write goes through (the real one unless a test replaced it). */
   public CheckpointFileSystem fileSystem() {
     return fileSystem;
   }
@@ -53,11 +56,16 @@ public final class FileStoreOptions {
 
     private Builder() {}
 
+    /** Sets the versions kept for rollback; default {@link Retention#ofDefaults()}. */
     public Builder retention(Retention retention) {
       this.retention = Objects.requireNonNull(retention, "retention");
       return this;
     }
 
+    /**
+     * Sets the clock stamped into {@code committed_at} and used for age-based retention; default
+     * the system UTC clock. Never decides where a job resumes.
+     */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
@@ -69,6 +77,7 @@ public final class FileStoreOptions {
       return this;
     }
 
+    /** The options set so far; the builder can go on and build others. */
     public FileStoreOptions build() {
       return new FileStoreOptions(this);
     }

@@ -22,14 +22,17 @@ public final class JdbcStoreOptions {
     return builder().build();
   }
 
+  /** A builder starting from the defaults of {@link #ofDefaults()}. */
   public static Builder builder() {
     return new Builder();
   }
 
+  /** How many versions of each partition's checkpoint are kept in the history table. */
   public Retention retention() {
     return retention;
   }
 
+  /** The clock stamped into {@code committed_at} and used for age-based retention. */
   public Clock clock() {
     return clock;
   }
@@ -51,11 +54,13 @@ public final class JdbcStoreOptions {
 
     private Builder() {}
 
+    /** Sets the versions kept for rollback; default {@link Retention#ofDefaults()}. */
     public Builder retention(Retention retention) {
       this.retention = Objects.requireNonNull(retention, "retention");
       return this;
     }
 
+    /** Sets the clock; default the system UTC clock. Never decides where a job resumes. */
     public Builder clock(Clock clock) {
       this.clock = Objects.requireNonNull(clock, "clock");
       return this;
@@ -70,6 +75,7 @@ public final class JdbcStoreOptions {
       return this;
     }
 
+    /** The options set so far. */
     public JdbcStoreOptions build() {
       return new JdbcStoreOptions(this);
     }
