@@ -23,12 +23,15 @@ import java.sql.Timestamp;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Collections;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.OptionalLong;
+import java.util.Set;
+import java.util.WeakHashMap;
 
 /**
  * A {@link CheckpointStore} in database tables, committed in the same transaction as the data: the
@@ -109,6 +112,15 @@ public final class JdbcCheckpointStore implements CheckpointStore {
   private final String job;
   private final JdbcStoreOptions options;
   private final long epoch; // the job's, or 0 when fenced by partition
+
+  /**
+   * The tables the store's connection reaches (Dialect#whichTables), once asked; and the callers'
+   * connections seen to reach the same.
+   */
+  private volatile String tables;
+
+  private final Set<Connection> sameTables =
+      Collections.synchronizedSet(Collections.newSetFromMap(new WeakHashMap<>()));
   private final PartitionFence fence; // null: fenced by the job's epoch
   private volatile boolean closed;
 
@@ -537,8 +549,8 @@ public final class JdbcCheckpointStore implements CheckpointStore {
    * @throws FencedException if a newer writer has taken over the job (or, for a store {@link
    *     #openFencedByPartition opened fenced by partition}, the partition); roll back {@code tx}
    * @throws CheckpointInvalidException if the stored checkpoint is damaged
-   * @throws WaymarkException on a database error, or if {@code tx} does not see the store's tables
-   *     or sees the job at an older epoch than the store's (other tables); roll back {@code tx}
+   * @throws WaymarkException on a database error, or if {@code tx} reaches other tables than the
+   *     store's (another database, schema or SQLite file); roll back {@code tx}
    */
   public Checkpoint commit(Connection tx, String partition, Cursor cursor) {
     Names.requireValid("partition", partition);
@@ -553,6 +565,7 @@ public final class JdbcCheckpointStore implements CheckpointStore {
                 + " setAutoCommit(false) on it, write the data and the checkpoint, then commit the"
                 + " connection.");
       }
+      requireSameTables(tx, partition);
       long writer = checkEpoch(tx, partition);
       Optional<Checkpoint> current = read(tx, partition, true);
       if (current.isPresent() && current.get().epoch() > writer) {
@@ -574,6 +587,34 @@ public final class JdbcCheckpointStore implements CheckpointStore {
           "Commit of " + where(partition) + " failed: " + e.getMessage() + ". Roll back and retry.",
           e);
     }
+  }
+
+  /**
+   * Refuses a caller's connection that reaches other tables than the store's (another database,
+   * schema or file): its commit would land where the store never reads. Asked once per connection.
+   */
+  private void requireSameTables(Connection tx, String partition) throws SQLException {
+    if (sameTables.contains(tx)) {
+      return;
+    }
+    String ours = tables;
+    if (ours == null) {
+      ours = inOwnTransaction(dialect::whichTables);
+      tables = ours;
+    }
+    String theirs = dialect.whichTables(tx);
+    if (!theirs.equals(ours)) {
+      throw new WaymarkException(
+          "Commit of "
+              + where(partition)
+              + " refused: the connection given to commit reaches other tables ("
+              + theirs
+              + ") than the store, which was opened on "
+              + ours
+              + " (another database, schema or file). Give it a connection to the database and"
+              + " schema the store was opened on, from the same ConnectionSource.");
+    }
+    sameTables.add(tx);
   }
 
   /** Whether the database said that a table does not exist (PostgreSQL, SQLite). */

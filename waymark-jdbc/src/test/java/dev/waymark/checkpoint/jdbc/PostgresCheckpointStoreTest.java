@@ -36,6 +36,28 @@ class PostgresCheckpointStoreTest extends CheckpointStoreContractTest {
   }
 
   /**
+   * A connection to another schema of the same database, whose tables hold the job at the same
+   * epoch, used to take the checkpoint where the store never reads it.
+   */
+  @Test
+  void aConnectionToAnotherSchemaIsRefusedEvenAtTheSameEpoch() throws Exception {
+    try (TestDatabases.PgSchema other = TestDatabases.freshPostgresSchema()) {
+      try (JdbcCheckpointStore there =
+          JdbcCheckpointStore.open(ConnectionSource.of(other.url), "nightly")) {
+        assertThat(there.epoch()).isEqualTo(store.epoch());
+      }
+      try (Connection elsewhere = DriverManager.getConnection(other.url)) {
+        elsewhere.setAutoCommit(false);
+        assertThatThrownBy(
+                () -> ((JdbcCheckpointStore) store).commit(elsewhere, "0", Cursor.ofOffset(1)))
+            .hasMessageContaining("the connection given to commit reaches other tables");
+        elsewhere.rollback();
+      }
+    }
+    assertThat(store.read()).isEmpty();
+  }
+
+  /**
    * A reader beside a writer's first commits of new partitions never sees a checkpoint being born
    * as one deleted: reading the row and the kept versions in two statements, READ COMMITTED let the
    * commit land between them (a worker failed with MISSING in CI).

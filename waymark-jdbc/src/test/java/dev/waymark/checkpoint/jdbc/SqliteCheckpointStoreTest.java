@@ -73,24 +73,33 @@ class SqliteCheckpointStoreTest extends CheckpointStoreContractTest {
   @Test
   void aConnectionToOtherTablesIsRefusedNotTakenForANewerWriter() throws Exception {
     String other = "jdbc:sqlite:" + dir.resolve("other.db");
-    try (Connection bare = DriverManager.getConnection(other)) {
-      bare.setAutoCommit(false);
-      assertThatThrownBy(() -> jdbcStore().commit(bare, "0", Cursor.ofOffset(1)))
-          .hasMessageContaining("the connection given to commit does not see the store's tables")
-          .hasMessageContaining("no such table");
-    }
     JdbcCheckpointStore.open(ConnectionSource.of(other), "nightly").close(); // its epoch 1
     store.close();
     try (JdbcCheckpointStore mine =
             JdbcCheckpointStore.open(ConnectionSource.of(url()), "nightly");
-        Connection elsewhere = DriverManager.getConnection(other)) {
+        Connection elsewhere = DriverManager.getConnection(other);
+        Connection bare = DriverManager.getConnection("jdbc:sqlite:" + dir.resolve("bare.db"))) {
       elsewhere.setAutoCommit(false);
+      bare.setAutoCommit(false);
       assertThat(mine.epoch()).isGreaterThan(1);
-      assertThatThrownBy(() -> mine.commit(elsewhere, "0", Cursor.ofOffset(1)))
-          .isNotInstanceOf(FencedException.class)
-          .hasMessageContaining("the connection sees the job at epoch 1 in waymark_job")
-          .hasMessageContaining("but the store opened it at epoch " + mine.epoch())
-          .hasMessageContaining("reaches other tables (another database or schema)");
+      for (Connection wrong : java.util.List.of(elsewhere, bare)) {
+        assertThatThrownBy(() -> mine.commit(wrong, "0", Cursor.ofOffset(1)))
+            .isNotInstanceOf(FencedException.class)
+            .hasMessageContaining("the connection given to commit reaches other tables")
+            .hasMessageContaining(
+                "than the store, which was opened on " + dir.resolve("waymark.db"));
+      }
+      try (Connection right = DriverManager.getConnection(url())) {
+        right.setAutoCommit(false);
+        assertThat(mine.commit(right, "0", Cursor.ofOffset(7)).sequence()).isEqualTo(1);
+        right.commit();
+      }
+    }
+    try (Connection c = DriverManager.getConnection(other);
+        Statement s = c.createStatement();
+        java.sql.ResultSet rs = s.executeQuery("SELECT COUNT(*) FROM waymark_checkpoint")) {
+      rs.next();
+      assertThat(rs.getLong(1)).as("nothing landed in the other file").isZero();
     }
   }
 
