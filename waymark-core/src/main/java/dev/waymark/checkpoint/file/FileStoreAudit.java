@@ -328,9 +328,14 @@ public final class FileStoreAudit {
       partitions++;
       partition(layout, reader, partition);
     }
-    for (String partition : recorded.map(PartitionLayout::ids).orElse(List.of())) {
-      if (!names.contains(partition)) {
-        missingPartition(layout, job, partition, recorded.get());
+    List<String> missing =
+        recorded.map(PartitionLayout::ids).orElse(List.of()).stream()
+            .filter(p -> !names.contains(p))
+            .toList();
+    if (!missing.isEmpty()) {
+      Optional<GlobalCheckpoint> global = lastGlobalIfReadable(job); // once for all of them
+      for (String partition : missing) {
+        missingPartition(layout, global, partition, recorded.get());
       }
     }
   }
@@ -342,8 +347,10 @@ public final class FileStoreAudit {
    * as never committed.
    */
   private void missingPartition(
-      FileLayout layout, String job, String partition, PartitionLayout recorded) {
-    Optional<GlobalCheckpoint> global = lastGlobalIfReadable(job);
+      FileLayout layout,
+      Optional<GlobalCheckpoint> global,
+      String partition,
+      PartitionLayout recorded) {
     PartitionMark mark = global.map(g -> g.cut().get(partition)).orElse(null);
     if (mark == null || mark.cursor() == null) {
       return;
